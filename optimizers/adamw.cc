@@ -1,0 +1,74 @@
+#include "optimizers/adamw.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_cat.h"
+#include "optimizers/kernels.h"
+#include "optimizers/status_macros.h"
+
+namespace gs {
+namespace {
+
+kernels::AdamWHyper Hyper(const AdamWOptions& o, int64_t step) {
+  return {o.beta1(), o.beta2(), o.eps(), 1.0 - std::pow(o.beta1(), static_cast<double>(step)),
+          1.0 - std::pow(o.beta2(), static_cast<double>(step))};
+}
+
+void InitState(const at::Tensor& param, SlotState& state) {
+  if (state.empty()) {
+    state["exp_avg"] = at::zeros_like(param);
+    state["exp_avg_sq"] = at::zeros_like(param);
+  }
+}
+
+}  // namespace
+
+absl::Status ValidateAdamWOptions(const AdamWOptions& o, absl::string_view what) {
+  auto bad = [&](absl::string_view name, double value, absl::string_view allowed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", name, " is ", value, "; allowed: ", allowed));
+  };
+  if (!(o.lr() >= 0.0) || !std::isfinite(o.lr())) return bad("lr", o.lr(), "a finite number >= 0");
+  if (!(o.beta1() >= 0.0 && o.beta1() < 1.0)) return bad("beta1", o.beta1(), "[0, 1)");
+  if (!(o.beta2() >= 0.0 && o.beta2() < 1.0)) return bad("beta2", o.beta2(), "[0, 1)");
+  if (!(o.eps() >= 0.0) || !std::isfinite(o.eps())) return bad("eps", o.eps(), "a finite number >= 0");
+  if (!(o.weight_decay() >= 0.0) || !std::isfinite(o.weight_decay())) {
+    return bad("weight_decay", o.weight_decay(), "a finite number >= 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<BaseOptimizer>> AdamW::FromSpec(const BaseOptimizerSpec& spec) {
+  AdamWOptions o;
+  if (spec.lr) o.lr(*spec.lr);
+  if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
+  SpecOptions options("adamw", spec.options);
+  GS_RETURN_IF_ERROR(options.Get("beta1", &o.beta1()));
+  GS_RETURN_IF_ERROR(options.Get("beta2", &o.beta2()));
+  GS_RETURN_IF_ERROR(options.Get("eps", &o.eps()));
+  GS_RETURN_IF_ERROR(options.Finish());
+  GS_RETURN_IF_ERROR(ValidateAdamWOptions(o, "adamw"));
+  return std::make_unique<AdamW>(o);
+}
+
+StepRule AdamW::Rule(const Slot&) const { return {options_.lr(), options_.weight_decay()}; }
+
+void AdamW::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                      at::Tensor& direction) {
+  InitState(slot.param(), state);
+  kernels::AdamWDirection(grad, state["exp_avg"], state["exp_avg_sq"], direction,
+                          Hyper(options_, step));
+}
+
+void AdamW::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                 double lr_scale) {
+  InitState(slot.param(), state);
+  kernels::AdamWStep(slot.param(), grad, state["exp_avg"], state["exp_avg_sq"],
+                     Hyper(options_, step), options_.lr() * lr_scale, options_.weight_decay());
+}
+
+GS_REGISTER_BASE_OPTIMIZER("adamw", AdamW::FromSpec);
+
+}  // namespace gs

@@ -1,0 +1,102 @@
+// Base optimizers: what turns a gradient into a per-parameter update direction D.
+//
+// A base optimizer works on slots: a depth stack ([L, ...], one chain slot across its
+// blocks) or a singleton parameter. It computes D from the gradient and its own state
+// and names the learning rate and decoupled weight decay of the slot; the optimizer
+// facade (optimizer.h) may transform D along depth, then moves the parameters by
+// p <- p * (1 - lr * wd) - lr * D'.
+#ifndef GS_OPTIMIZERS_BASE_OPTIMIZER_H_
+#define GS_OPTIMIZERS_BASE_OPTIMIZER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+#include "optimizers/registry.h"
+
+namespace gs {
+
+// What one optimizer step updates.
+class Slot {
+ public:
+  Slot(std::string name, at::Tensor param, int64_t depth)
+      : name_(std::move(name)), param_(std::move(param)), depth_(depth) {}
+
+  // "blocks.*.attn.qkv.weight" for a stack, the parameter's name for a singleton.
+  const std::string& name() const { return name_; }
+  // The stack [L, ...] or the singleton parameter's data.
+  at::Tensor& param() { return param_; }
+  const at::Tensor& param() const { return param_; }
+  // L for a stack, 0 for a singleton.
+  int64_t depth() const { return depth_; }
+  bool in_chain() const { return depth_ > 0; }
+  // Dimensions of one block's parameter: 2 for a linear layer's weight.
+  int64_t block_dim() const { return param_.dim() - (in_chain() ? 1 : 0); }
+  // An update-sized buffer, allocated on first use and kept across steps.
+  at::Tensor& scratch();
+
+ private:
+  std::string name_;
+  at::Tensor param_;
+  int64_t depth_;
+  at::Tensor scratch_;
+};
+
+// A base optimizer's per-slot state, by buffer name ("exp_avg", "momentum_buffer").
+using SlotState = std::map<std::string, at::Tensor>;
+
+// Learning rate and decoupled weight decay of a slot.
+struct StepRule {
+  double lr;
+  double weight_decay;
+};
+
+class BaseOptimizer {
+ public:
+  virtual ~BaseOptimizer() = default;
+
+  virtual std::string name() const = 0;
+
+  // Learning rate and decoupled weight decay of `slot`, before any schedule. An
+  // optimizer whose weight decay is part of the gradient (SGD) returns 0 here.
+  virtual StepRule Rule(const Slot& slot) const = 0;
+
+  // Writes the update direction D of `slot` into `direction` (param-shaped), updating
+  // `state` (empty on the first step: create it). `step` counts from 1.
+  virtual void Direction(const Slot& slot, const at::Tensor& grad, SlotState& state,
+                         int64_t step, at::Tensor& direction) = 0;
+
+  // A whole step for a slot whose direction is not transformed:
+  // p <- p * (1 - lr * wd) - lr * D with {lr, wd} = Rule(slot), lr scaled by lr_scale.
+  // Optimizers may override it with a fused loop that gives the same bits.
+  virtual void Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                    double lr_scale);
+};
+
+// What the registry passes a base optimizer's factory: unset values take the
+// optimizer's defaults; `options` holds the optimizer's own settings by name.
+struct BaseOptimizerSpec {
+  std::optional<double> lr;
+  std::optional<double> weight_decay;
+  std::map<std::string, std::string> options;
+};
+
+Registry<BaseOptimizer, BaseOptimizerSpec>& BaseOptimizers();
+
+absl::StatusOr<std::unique_ptr<BaseOptimizer>> CreateBaseOptimizer(
+    absl::string_view name, const BaseOptimizerSpec& spec = {});
+
+}  // namespace gs
+
+// Registers `factory` (absl::StatusOr<std::unique_ptr<BaseOptimizer>>(const
+// BaseOptimizerSpec&)) under `name`.
+#define GS_REGISTER_BASE_OPTIMIZER(name, factory)                                     \
+  [[maybe_unused]] static const bool GS_REGISTRY_CONCAT_(gs_base_optimizer_, __LINE__) = \
+      ::gs::BaseOptimizers().Register(name, factory)
+
+#endif  // GS_OPTIMIZERS_BASE_OPTIMIZER_H_

@@ -1,0 +1,90 @@
+#include "optimizers/muon.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_cat.h"
+#include "optimizers/newton_schulz.h"
+#include "optimizers/status_macros.h"
+
+namespace gs {
+
+absl::StatusOr<std::unique_ptr<BaseOptimizer>> Muon::FromSpec(const BaseOptimizerSpec& spec) {
+  MuonOptions o;
+  if (spec.lr) o.lr(*spec.lr);
+  if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
+  SpecOptions options("muon", spec.options);
+  std::string scale = "reference";
+  GS_RETURN_IF_ERROR(options.Get("momentum", &o.momentum()));
+  GS_RETURN_IF_ERROR(options.Get("nesterov", &o.nesterov()));
+  GS_RETURN_IF_ERROR(options.Get("ns_steps", &o.ns_steps()));
+  GS_RETURN_IF_ERROR(options.Get("scale", &scale, {"reference", "match_adamw"}));
+  GS_RETURN_IF_ERROR(options.Get("batched", &o.batched()));
+  o.scale(scale == "match_adamw" ? MuonScale::kMatchAdamW : MuonScale::kReference);
+  AdamWOptions& adamw = o.adamw();
+  if (o.scale() == MuonScale::kMatchAdamW) adamw.lr(o.lr()).weight_decay(o.weight_decay());
+  GS_RETURN_IF_ERROR(options.Get("adamw_lr", &adamw.lr()));
+  GS_RETURN_IF_ERROR(options.Get("adamw_beta1", &adamw.beta1()));
+  GS_RETURN_IF_ERROR(options.Get("adamw_beta2", &adamw.beta2()));
+  GS_RETURN_IF_ERROR(options.Get("adamw_eps", &adamw.eps()));
+  GS_RETURN_IF_ERROR(options.Get("adamw_weight_decay", &adamw.weight_decay()));
+  GS_RETURN_IF_ERROR(options.Finish());
+  auto bad = [](absl::string_view name, double value, absl::string_view allowed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("muon ", name, " is ", value, "; allowed: ", allowed));
+  };
+  if (!(o.lr() >= 0.0) || !std::isfinite(o.lr())) return bad("lr", o.lr(), "a finite number >= 0");
+  if (!(o.momentum() >= 0.0 && o.momentum() < 1.0)) return bad("momentum", o.momentum(), "[0, 1)");
+  if (o.ns_steps() < 1) return bad("ns_steps", o.ns_steps(), "an integer >= 1");
+  if (!(o.weight_decay() >= 0.0) || !std::isfinite(o.weight_decay())) {
+    return bad("weight_decay", o.weight_decay(), "a finite number >= 0");
+  }
+  GS_RETURN_IF_ERROR(ValidateAdamWOptions(adamw, "muon's adamw"));
+  return std::make_unique<Muon>(o);
+}
+
+StepRule Muon::Rule(const Slot& slot) const {
+  if (!UsesMuon(slot)) return adamw_.Rule(slot);
+  return {options_.lr(), options_.weight_decay()};
+}
+
+void Muon::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                     at::Tensor& direction) {
+  if (!UsesMuon(slot)) {
+    adamw_.Direction(slot, grad, state, step, direction);
+    return;
+  }
+  at::Tensor& buf = state["momentum_buffer"];
+  if (!buf.defined()) buf = at::zeros_like(slot.param());
+  const double beta = options_.momentum();
+  buf.lerp_(grad, 1.0 - beta);
+  const at::Tensor u = options_.nesterov() ? grad.lerp(buf, beta) : buf;
+
+  const int64_t rows = u.size(1), cols = u.size(2);
+  const double scale =
+      options_.scale() == MuonScale::kReference
+          ? std::sqrt(std::max(1.0, static_cast<double>(rows) / static_cast<double>(cols)))
+          : 0.2 * std::sqrt(static_cast<double>(std::max(rows, cols)));
+  if (options_.batched()) {
+    direction.copy_(NewtonSchulz(u, options_.ns_steps()).mul_(scale));
+  } else {
+    for (int64_t l = 0; l < u.size(0); ++l) {
+      direction[l].copy_(NewtonSchulz(u[l], options_.ns_steps()).mul_(scale));
+    }
+  }
+}
+
+void Muon::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                double lr_scale) {
+  if (!UsesMuon(slot)) {
+    adamw_.Step(slot, grad, state, step, lr_scale);
+    return;
+  }
+  BaseOptimizer::Step(slot, grad, state, step, lr_scale);
+}
+
+GS_REGISTER_BASE_OPTIMIZER("muon", Muon::FromSpec);
+
+}  // namespace gs

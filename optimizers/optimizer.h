@@ -1,0 +1,130 @@
+// The optimizer users hold: a base optimizer over depth stacks, with an optional depth
+// transform (Gradient Smoothing) between the base optimizer's directions and the
+// parameter update. LibTorch habits: options with chainable setters, step(),
+// zero_grad(), save/load of the whole state.
+//
+//   auto opt = gs::DepthOptimizer::Create(
+//       named_parameters, std::make_unique<gs::AdamW>(gs::AdamWOptions().lr(1e-3)),
+//       std::make_unique<gs::WindowSmoothing>(gs::WindowSmoothingOptions().alpha(0.2)));
+//   loss.backward(); (*opt)->step(); (*opt)->zero_grad();
+//
+// Each step, for every depth group in scope: D = base direction of the group's stacked
+// gradient, D' = T(D), and W_l <- W_l * (1 - lr * wd) - lr * D'_l, where wd is the base
+// optimizer's decoupled weight decay (never transformed). With target `gradient` the
+// raw gradients are transformed instead, before the base optimizer sees them. Other
+// parameters (singletons, out-of-scope groups) take the base optimizer's plain step.
+#ifndef GS_OPTIMIZERS_OPTIMIZER_H_
+#define GS_OPTIMIZERS_OPTIMIZER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/arg.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "optimizers/base_optimizer.h"
+#include "optimizers/depth_stack.h"
+#include "optimizers/depth_transform.h"
+
+namespace torch::serialize {
+class InputArchive;
+class OutputArchive;
+}  // namespace torch::serialize
+
+namespace gs {
+
+enum class SmoothingScope {
+  kAll,       // every block parameter: weights, biases, norm gains
+  kMatrices,  // only the 2-D weights of the blocks' linear layers
+};
+
+enum class SmoothingTarget {
+  kUpdate,    // the base optimizer's directions (the paper's method)
+  kGradient,  // raw gradients, before the base optimizer sees them
+};
+
+struct DepthOptimizerOptions {
+  // Prefixes of the model's chains of repeated blocks (`<chain>.<i>.<slot>`).
+  TORCH_ARG(std::vector<std::string>, chains) = std::vector<std::string>{"blocks"};
+  TORCH_ARG(SmoothingScope, scope) = SmoothingScope::kAll;
+  TORCH_ARG(SmoothingTarget, target) = SmoothingTarget::kUpdate;
+};
+
+class DepthOptimizer {
+ public:
+  // Finds the depth groups of `params`, stacks them (the module's parameters become
+  // views of the stacks), and returns the optimizer; `transform` may be null.
+  static absl::StatusOr<std::unique_ptr<DepthOptimizer>> Create(
+      const std::vector<NamedTensor>& params, std::unique_ptr<BaseOptimizer> base,
+      std::unique_ptr<DepthTransform> transform = nullptr,
+      DepthOptimizerOptions options = {});
+
+  void step();
+  // Zeroes gradients in place (the stacks' gradients stay where autograd writes).
+  void zero_grad();
+
+  // Multiplies every learning rate (a schedule's factor; 1 by default).
+  void set_lr_scale(double scale) { lr_scale_ = scale; }
+  double lr_scale() const { return lr_scale_; }
+  int64_t step_count() const { return step_count_; }
+
+  const BaseOptimizer& base() const { return *base_; }
+  const DepthTransform* transform() const { return transform_.get(); }
+  const DepthOptimizerOptions& options() const { return options_; }
+  const std::vector<DepthStack>& stacks() const { return stacks_; }
+  size_t num_slots() const { return entries_.size(); }
+  const Slot& slot(size_t i) const { return entries_[i].slot; }
+  const SlotState& state(size_t i) const { return entries_[i].state; }
+  // Whether slot i's direction (or gradient) goes through the transform.
+  bool transformed(size_t i) const { return entries_[i].transformed; }
+
+  // The whole optimizer state: step counts and every state buffer, by slot name.
+  void save(torch::serialize::OutputArchive& archive) const;
+  // Restores what save wrote; the slots must match (names and shapes) and the base
+  // optimizer must be the same one, else InvalidArgument and nothing changes.
+  absl::Status load(torch::serialize::InputArchive& archive);
+  // save/load through a file; Save writes a temporary file and renames it.
+  absl::Status Save(const std::string& path) const;
+  absl::Status Load(const std::string& path);
+
+ private:
+  struct Entry {
+    Slot slot;
+    SlotState state;
+    int64_t steps = 0;
+    int64_t stack = -1;   // index into stacks_, or -1 for a singleton
+    at::Tensor variable;  // a singleton's parameter (its .grad() is read each step)
+    bool transformed = false;
+    at::Tensor transformed_grad;  // target=gradient: the smoothed gradient buffer
+  };
+
+  DepthOptimizer() = default;
+
+  std::unique_ptr<BaseOptimizer> base_;
+  std::unique_ptr<DepthTransform> transform_;
+  DepthOptimizerOptions options_;
+  std::vector<DepthStack> stacks_;
+  std::vector<Entry> entries_;
+  double lr_scale_ = 1.0;
+  int64_t step_count_ = 0;
+};
+
+// Everything a task's flags say about its optimizer, by registered names.
+struct OptimizerConfig {
+  std::string optimizer = "adamw";   // a registered base optimizer
+  BaseOptimizerSpec base;
+  std::string smoothing = "none";    // "none" or a registered depth transform ("window")
+  DepthTransformSpec transform;
+  std::string scope = "all";         // all | matrices
+  std::string target = "update";     // update | gradient
+  std::vector<std::string> chains = {"blocks"};
+};
+
+absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(
+    const std::vector<NamedTensor>& params, const OptimizerConfig& config);
+
+}  // namespace gs
+
+#endif  // GS_OPTIMIZERS_OPTIMIZER_H_

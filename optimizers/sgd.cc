@@ -1,0 +1,56 @@
+#include "optimizers/sgd.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_cat.h"
+#include "optimizers/kernels.h"
+#include "optimizers/status_macros.h"
+
+namespace gs {
+
+absl::StatusOr<std::unique_ptr<BaseOptimizer>> SGD::FromSpec(const BaseOptimizerSpec& spec) {
+  SGDOptions o;
+  if (spec.lr) o.lr(*spec.lr);
+  if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
+  SpecOptions options("sgd", spec.options);
+  GS_RETURN_IF_ERROR(options.Get("momentum", &o.momentum()));
+  GS_RETURN_IF_ERROR(options.Get("dampening", &o.dampening()));
+  GS_RETURN_IF_ERROR(options.Get("nesterov", &o.nesterov()));
+  GS_RETURN_IF_ERROR(options.Finish());
+  auto bad = [](absl::string_view name, double value, absl::string_view allowed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sgd ", name, " is ", value, "; allowed: ", allowed));
+  };
+  if (!(o.lr() >= 0.0) || !std::isfinite(o.lr())) return bad("lr", o.lr(), "a finite number >= 0");
+  if (!(o.momentum() >= 0.0 && o.momentum() < 1.0)) return bad("momentum", o.momentum(), "[0, 1)");
+  if (!(o.dampening() >= 0.0 && o.dampening() <= 1.0)) {
+    return bad("dampening", o.dampening(), "[0, 1]");
+  }
+  if (!(o.weight_decay() >= 0.0) || !std::isfinite(o.weight_decay())) {
+    return bad("weight_decay", o.weight_decay(), "a finite number >= 0");
+  }
+  if (o.nesterov() && (o.momentum() <= 0.0 || o.dampening() != 0.0)) {
+    return absl::InvalidArgumentError(
+        "sgd nesterov=true needs momentum > 0 and dampening = 0");
+  }
+  return std::make_unique<SGD>(o);
+}
+
+void SGD::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t,
+                    at::Tensor& direction) {
+  const bool first = state.empty();
+  if (first && options_.momentum() != 0.0) {
+    state["momentum_buffer"] = at::empty_like(slot.param());
+  }
+  at::Tensor unused;
+  at::Tensor& buf = options_.momentum() != 0.0 ? state["momentum_buffer"] : unused;
+  kernels::SgdDirection(slot.param(), grad, buf, direction,
+                        {options_.momentum(), options_.dampening(), options_.weight_decay(),
+                         options_.nesterov(), first});
+}
+
+GS_REGISTER_BASE_OPTIMIZER("sgd", SGD::FromSpec);
+
+}  // namespace gs

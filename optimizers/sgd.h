@@ -1,0 +1,42 @@
+// SGD with momentum, Nesterov and weight decay, as torch::optim::SGD defines them.
+#ifndef GS_OPTIMIZERS_SGD_H_
+#define GS_OPTIMIZERS_SGD_H_
+
+#include <torch/arg.h>
+
+#include "optimizers/base_optimizer.h"
+
+namespace gs {
+
+struct SGDOptions {
+  TORCH_ARG(double, lr) = 0.1;
+  TORCH_ARG(double, momentum) = 0.9;
+  TORCH_ARG(double, dampening) = 0.0;
+  // L2 weight decay added to the gradient (torch's definition), so it is part of D.
+  TORCH_ARG(double, weight_decay) = 0.0;
+  TORCH_ARG(bool, nesterov) = false;
+};
+
+// g' = g + wd * p; buf = momentum * buf + (1 - dampening) * g' (buf = g' at step 1);
+// D = nesterov ? g' + momentum * buf : buf; p <- p - lr * D.
+class SGD : public BaseOptimizer {
+ public:
+  explicit SGD(SGDOptions options = {}) : options_(options) {}
+
+  // Spec keys: lr, weight_decay; options momentum, dampening, nesterov.
+  static absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromSpec(const BaseOptimizerSpec& spec);
+
+  std::string name() const override { return "sgd"; }
+  StepRule Rule(const Slot&) const override { return {options_.lr(), 0.0}; }
+  void Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                 at::Tensor& direction) override;
+
+  const SGDOptions& options() const { return options_; }
+
+ private:
+  SGDOptions options_;
+};
+
+}  // namespace gs
+
+#endif  // GS_OPTIMIZERS_SGD_H_
