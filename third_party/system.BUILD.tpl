@@ -29,9 +29,10 @@ cc_library(
     linkopts = ["-lgtest", "-lpthread"],
 )
 
+# GoogleTest with GoogleMock's matchers, and its main().
 cc_library(
     name = "gtest_main",
-    linkopts = ["-lgtest_main", "-lgtest", "-lpthread"],
+    linkopts = ["-lgmock", "-lgtest_main", "-lgtest", "-lpthread"],
 )
 
 cc_library(

@@ -15,6 +15,7 @@ PACKAGES=(
   libgloo-dev            # c10d ProcessGroupGloo headers
   libabsl-dev            # Abseil: flags, status, strings
   libgtest-dev           # GoogleTest
+  libgmock-dev           # GoogleTest matchers (HasSubstr)
   libbenchmark-dev       # Google Benchmark
   nlohmann-json3-dev     # JSON
   zlib1g-dev             # reading Fashion-MNIST's .gz files
