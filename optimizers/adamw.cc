@@ -16,13 +16,6 @@ kernels::AdamWHyper Hyper(const AdamWOptions& o, int64_t step) {
           1.0 - std::pow(o.beta2(), static_cast<double>(step))};
 }
 
-void InitState(const at::Tensor& param, SlotState& state) {
-  if (state.empty()) {
-    state["exp_avg"] = at::zeros_like(param);
-    state["exp_avg_sq"] = at::zeros_like(param);
-  }
-}
-
 }  // namespace
 
 absl::Status ValidateAdamWOptions(const AdamWOptions& o, absl::string_view what) {
@@ -55,18 +48,29 @@ absl::StatusOr<std::unique_ptr<BaseOptimizer>> AdamW::FromSpec(const BaseOptimiz
 
 StepRule AdamW::Rule(const Slot&) const { return {options_.lr(), options_.weight_decay()}; }
 
+void AdamW::InitState(const Slot& slot, SlotState& state) const {
+  state["exp_avg"] = at::zeros_like(slot.param());
+  state["exp_avg_sq"] = at::zeros_like(slot.param());
+}
+
 void AdamW::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                       at::Tensor& direction) {
-  InitState(slot.param(), state);
   kernels::AdamWDirection(grad, state["exp_avg"], state["exp_avg_sq"], direction,
                           Hyper(options_, step));
 }
 
 void AdamW::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  double lr_scale) {
-  InitState(slot.param(), state);
   kernels::AdamWStep(slot.param(), grad, state["exp_avg"], state["exp_avg_sq"],
                      Hyper(options_, step), options_.lr() * lr_scale, options_.weight_decay());
+}
+
+bool AdamW::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                      const DepthMix& mix, double lr_scale) {
+  kernels::AdamWMixedStep(mix, slot.param(), grad, state.at("exp_avg"), state.at("exp_avg_sq"),
+                          Hyper(options_, step), options_.lr() * lr_scale,
+                          options_.weight_decay());
+  return true;
 }
 
 GS_REGISTER_BASE_OPTIMIZER("adamw", AdamW::FromSpec);

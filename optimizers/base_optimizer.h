@@ -17,6 +17,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
+#include "optimizers/depth_mix.h"
 #include "optimizers/registry.h"
 
 namespace gs {
@@ -66,8 +67,11 @@ class BaseOptimizer {
   // optimizer whose weight decay is part of the gradient (SGD) returns 0 here.
   virtual StepRule Rule(const Slot& slot) const = 0;
 
+  // Creates the state buffers of `slot` (called once, before its first step).
+  virtual void InitState(const Slot& slot, SlotState& state) const = 0;
+
   // Writes the update direction D of `slot` into `direction` (param-shaped), updating
-  // `state` (empty on the first step: create it). `step` counts from 1.
+  // `state`. `step` counts the slot's steps from 1.
   virtual void Direction(const Slot& slot, const at::Tensor& grad, SlotState& state,
                          int64_t step, at::Tensor& direction) = 0;
 
@@ -76,6 +80,16 @@ class BaseOptimizer {
   // Optimizers may override it with a fused loop that gives the same bits.
   virtual void Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                     double lr_scale);
+
+  // A whole step for a stack whose directions go through a depth mix that does not
+  // depend on them: p_l <- p_l * (1 - lr * wd) - lr * sum_j w_lj D_j. Optimizers with
+  // an element-wise D fuse it into one pass over memory and return true; the default
+  // returns false without touching anything, and the caller runs Direction, the mix
+  // and the update as separate passes (which a fused loop must match to the bit).
+  virtual bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                         const DepthMix& mix, double lr_scale) {
+    return false;
+  }
 };
 
 // What the registry passes a base optimizer's factory: unset values take the

@@ -12,9 +12,11 @@ absl::StatusOr<std::unique_ptr<DepthTransform>> CreateDepthTransform(
   return DepthTransforms().Create(name, spec);
 }
 
-DepthMix IdentityTransform::MixFor(const at::Tensor& d) const {
+DepthMix IdentityTransform::MixFor(const at::Tensor& d) const { return *FixedMix(d.size(0)); }
+
+std::optional<DepthMix> IdentityTransform::FixedMix(int64_t depth) const {
   DepthMix mix;
-  for (int64_t l = 0; l < d.size(0); ++l) mix.rows.push_back({{l, 1.0}});
+  for (int64_t l = 0; l < depth; ++l) mix.rows.push_back({{l, 1.0}});
   return mix;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <ATen/core/Tensor.h>
@@ -29,6 +30,10 @@ class DepthTransform {
 
   // The mix D' = Mix(D) for the stacked directions `d` ([L, ...]).
   virtual DepthMix MixFor(const at::Tensor& d) const = 0;
+
+  // The mix for depth L when it does not depend on D (then MixFor(d) returns it for
+  // every d), so the optimizer may apply it block by block; nullopt otherwise.
+  virtual std::optional<DepthMix> FixedMix(int64_t depth) const { return std::nullopt; }
 };
 
 // Settings of the smoothing transforms (the --smoothing_* flags); each transform
@@ -52,6 +57,7 @@ class IdentityTransform : public DepthTransform {
   std::string name() const override { return "identity"; }
   bool is_identity() const override { return true; }
   DepthMix MixFor(const at::Tensor& d) const override;
+  std::optional<DepthMix> FixedMix(int64_t depth) const override;
 };
 
 }  // namespace gs

@@ -14,6 +14,9 @@
 
 namespace gs::kernels {
 
+// "avx2" or "baseline": the build of these loops in use (GS_KERNELS=baseline forces it).
+const char* InstructionSet();
+
 // p <- p * (1 - lr * wd) - lr * d.
 void ApplyUpdate(at::Tensor& p, const at::Tensor& d, double lr, double wd);
 
@@ -36,7 +39,8 @@ struct AdamWHyper {
 };
 
 // m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-// d <- (m / bc1) / (sqrt(v / bc2) + eps).
+// d <- (m / bc1) / (sqrt(v / bc2) + eps), computed as
+//      (m * (1 / bc1)) / (sqrt(v) * (1 / sqrt(bc2)) + eps).
 void AdamWDirection(const at::Tensor& g, at::Tensor& m, at::Tensor& v, at::Tensor& d,
                     const AdamWHyper& h);
 
@@ -54,6 +58,20 @@ struct SgdHyper {
 // d = nesterov ? g' + momentum buf : buf   (d = g' when momentum is 0).
 void SgdDirection(const at::Tensor& p, const at::Tensor& g, at::Tensor& buf, at::Tensor& d,
                   const SgdHyper& h);
+
+// SgdDirection and ApplyUpdate (no decoupled decay) in one pass, without writing d.
+void SgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, const SgdHyper& h,
+             double lr);
+
+// For [L, ...] stacks: the AdamW direction D, then
+// p_l <- p_l * (1 - lr * wd) - lr * sum_j w_lj D_j, in one pass over memory (D never
+// leaves the cache). Same bits as AdamWDirection followed by ApplyMixedUpdate.
+void AdamWMixedStep(const DepthMix& mix, at::Tensor& p, const at::Tensor& g, at::Tensor& m,
+                    at::Tensor& v, const AdamWHyper& h, double lr, double wd);
+
+// The same for SGD (no decoupled decay).
+void SgdMixedStep(const DepthMix& mix, at::Tensor& p, const at::Tensor& g, at::Tensor& buf,
+                  const SgdHyper& h, double lr);
 
 }  // namespace gs::kernels
 

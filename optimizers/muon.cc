@@ -50,14 +50,21 @@ StepRule Muon::Rule(const Slot& slot) const {
   return {options_.lr(), options_.weight_decay()};
 }
 
+void Muon::InitState(const Slot& slot, SlotState& state) const {
+  if (!UsesMuon(slot)) {
+    adamw_.InitState(slot, state);
+    return;
+  }
+  state["momentum_buffer"] = at::zeros_like(slot.param());
+}
+
 void Muon::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                      at::Tensor& direction) {
   if (!UsesMuon(slot)) {
     adamw_.Direction(slot, grad, state, step, direction);
     return;
   }
-  at::Tensor& buf = state["momentum_buffer"];
-  if (!buf.defined()) buf = at::zeros_like(slot.param());
+  at::Tensor& buf = state.at("momentum_buffer");
   const double beta = options_.momentum();
   buf.lerp_(grad, 1.0 - beta);
   const at::Tensor u = options_.nesterov() ? grad.lerp(buf, beta) : buf;
@@ -83,6 +90,12 @@ void Muon::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t st
     return;
   }
   BaseOptimizer::Step(slot, grad, state, step, lr_scale);
+}
+
+bool Muon::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                     const DepthMix& mix, double lr_scale) {
+  // Newton-Schulz couples a matrix's elements: only the AdamW part fuses.
+  return !UsesMuon(slot) && adamw_.MixedStep(slot, grad, state, step, mix, lr_scale);
 }
 
 GS_REGISTER_BASE_OPTIMIZER("muon", Muon::FromSpec);

@@ -48,6 +48,9 @@ class Muon : public BaseOptimizer {
 
   std::string name() const override { return "muon"; }
   StepRule Rule(const Slot& slot) const override;
+  void InitState(const Slot& slot, SlotState& state) const override;
+  bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                 const DepthMix& mix, double lr_scale) override;
   void Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  at::Tensor& direction) override;
   void Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,

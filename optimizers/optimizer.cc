@@ -1,6 +1,8 @@
 #include "optimizers/optimizer.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <torch/serialize/input-archive.h>
@@ -53,6 +55,8 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
     e.variable = p.tensor;
     opt->entries_.push_back(std::move(e));
   }
+  at::NoGradGuard no_grad;
+  for (Entry& e : opt->entries_) opt->base_->InitState(e.slot, e.state);
   return opt;
 }
 
@@ -76,6 +80,9 @@ void DepthOptimizer::step() {
       if (!e.transformed_grad.defined()) e.transformed_grad = at::empty_like(grad);
       kernels::Mix(transform_->MixFor(grad), grad, e.transformed_grad);
       base_->Step(e.slot, e.transformed_grad, e.state, e.steps, lr_scale_);
+    } else if (std::optional<DepthMix> mix = transform_->FixedMix(e.slot.depth());
+               mix && base_->MixedStep(e.slot, grad, e.state, e.steps, *mix, lr_scale_)) {
+      // Fused: direction, mix and update in one pass.
     } else {
       at::Tensor& direction = e.slot.scratch();
       base_->Direction(e.slot, grad, e.state, e.steps, direction);
@@ -143,7 +150,8 @@ absl::Status DepthOptimizer::load(torch::serialize::InputArchive& archive) {
           "the saved optimizer state has slots [", absl::StrJoin(names, ", "),
           "] but this model has [", absl::StrJoin(ours, ", "), "]"));
     }
-    // Read everything first: a mismatch leaves this optimizer untouched.
+    // Read everything first: a mismatch leaves this optimizer untouched. Each slot must
+    // bring exactly the buffers this base optimizer keeps for it.
     std::vector<std::pair<int64_t, SlotState>> loaded;
     for (size_t i = 0; i < entries_.size(); ++i) {
       const Slot& slot = entries_[i].slot;
@@ -164,6 +172,14 @@ absl::Status DepthOptimizer::load(torch::serialize::InputArchive& archive) {
         }
         state[name.toStringRef()] =
             t.to(slot.param().device(), slot.param().scalar_type()).contiguous();
+      }
+      std::vector<std::string> want, have;
+      for (const auto& [name, t] : entries_[i].state) want.push_back(name);
+      for (const auto& [name, t] : state) have.push_back(name);
+      if (want != have) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "saved state of '", slot.name(), "' has buffers [", absl::StrJoin(have, ", "),
+            "], this optimizer keeps [", absl::StrJoin(want, ", "), "]"));
       }
       loaded.emplace_back(steps, std::move(state));
     }

@@ -38,17 +38,36 @@ absl::StatusOr<std::unique_ptr<BaseOptimizer>> SGD::FromSpec(const BaseOptimizer
   return std::make_unique<SGD>(o);
 }
 
-void SGD::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t,
+void SGD::InitState(const Slot& slot, SlotState& state) const {
+  if (options_.momentum() != 0.0) state["momentum_buffer"] = at::zeros_like(slot.param());
+}
+
+// At step 1 the momentum buffer starts as the gradient, as torch's does.
+kernels::SgdHyper SGD::Hyper(int64_t step) const {
+  return {options_.momentum(), options_.dampening(), options_.weight_decay(),
+          options_.nesterov(), step == 1};
+}
+
+void SGD::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                     at::Tensor& direction) {
-  const bool first = state.empty();
-  if (first && options_.momentum() != 0.0) {
-    state["momentum_buffer"] = at::empty_like(slot.param());
-  }
-  at::Tensor unused;
-  at::Tensor& buf = options_.momentum() != 0.0 ? state["momentum_buffer"] : unused;
-  kernels::SgdDirection(slot.param(), grad, buf, direction,
-                        {options_.momentum(), options_.dampening(), options_.weight_decay(),
-                         options_.nesterov(), first});
+  at::Tensor none;  // no buffer without momentum
+  at::Tensor& buf = options_.momentum() != 0.0 ? state.at("momentum_buffer") : none;
+  kernels::SgdDirection(slot.param(), grad, buf, direction, Hyper(step));
+}
+
+void SGD::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+               double lr_scale) {
+  at::Tensor none;
+  at::Tensor& buf = options_.momentum() != 0.0 ? state.at("momentum_buffer") : none;
+  kernels::SgdStep(slot.param(), grad, buf, Hyper(step), options_.lr() * lr_scale);
+}
+
+bool SGD::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                    const DepthMix& mix, double lr_scale) {
+  at::Tensor none;
+  at::Tensor& buf = options_.momentum() != 0.0 ? state.at("momentum_buffer") : none;
+  kernels::SgdMixedStep(mix, slot.param(), grad, buf, Hyper(step), options_.lr() * lr_scale);
+  return true;
 }
 
 GS_REGISTER_BASE_OPTIMIZER("sgd", SGD::FromSpec);

@@ -5,6 +5,7 @@
 #include <torch/arg.h>
 
 #include "optimizers/base_optimizer.h"
+#include "optimizers/kernels.h"
 
 namespace gs {
 
@@ -28,12 +29,18 @@ class SGD : public BaseOptimizer {
 
   std::string name() const override { return "sgd"; }
   StepRule Rule(const Slot&) const override { return {options_.lr(), 0.0}; }
+  void InitState(const Slot& slot, SlotState& state) const override;
+  bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+                 const DepthMix& mix, double lr_scale) override;
   void Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  at::Tensor& direction) override;
+  void Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+            double lr_scale) override;
 
   const SGDOptions& options() const { return options_; }
 
  private:
+  kernels::SgdHyper Hyper(int64_t step) const;
   SGDOptions options_;
 };
 

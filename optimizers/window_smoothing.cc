@@ -98,6 +98,11 @@ DepthMix WindowSmoothing::WindowMix(int64_t depth) const {
   return mix;
 }
 
+std::optional<DepthMix> WindowSmoothing::FixedMix(int64_t depth) const {
+  if (options_.variant() != SmoothingVariant::kStandard) return std::nullopt;
+  return WindowMix(depth);
+}
+
 DepthMix WindowSmoothing::MixFor(const at::Tensor& d) const {
   DepthMix mix = WindowMix(d.size(0));
   switch (options_.variant()) {

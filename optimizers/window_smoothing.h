@@ -41,6 +41,7 @@ class WindowSmoothing : public DepthTransform {
   std::string name() const override { return "window"; }
   bool is_identity() const override { return options_.alpha() == 0.0; }
   DepthMix MixFor(const at::Tensor& d) const override;
+  std::optional<DepthMix> FixedMix(int64_t depth) const override;
 
   // The standard variant's mix for depth L (independent of the data).
   DepthMix WindowMix(int64_t depth) const;

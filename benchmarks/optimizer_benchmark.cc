@@ -1,0 +1,245 @@
+// Optimizer step time over a GPT-like parameter set (12 blocks of width 512 plus
+// embeddings and head, 42.5M parameters), one thread:
+//   LibTorch's own torch::optim::AdamW / SGD (per parameter), ours without and with
+//   Window Smoothing, Muon with batched versus per-layer Newton-Schulz, and a plain
+//   copy of the same bytes as the bandwidth reference.
+// After the runs it prints the ratios the foundation issue sets as targets.
+//
+//   bazel run //benchmarks:optimizer_benchmark
+//   bazel run //benchmarks:optimizer_benchmark -- --benchmark_filter=AdamW
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optimizers/kernels.h"
+#include "optimizers/optimizer.h"
+#include "optimizers/window_smoothing.h"
+
+namespace {
+
+struct Shape {
+  int64_t blocks = 12, width = 512, vocab = 4096, context = 1024;
+};
+
+// nanoGPT-style names and shapes; gradients filled with fixed random values.
+std::vector<gs::NamedTensor> GptParameters(const Shape& s) {
+  torch::manual_seed(0);
+  const int64_t w = s.width;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes{
+      {"wte.weight", {s.vocab, w}}, {"wpe.weight", {s.context, w}}};
+  for (int64_t i = 0; i < s.blocks; ++i) {
+    const std::string b = "blocks." + std::to_string(i) + ".";
+    for (auto [slot, shape] : std::vector<std::pair<std::string, std::vector<int64_t>>>{
+             {"ln_1.weight", {w}}, {"ln_1.bias", {w}}, {"attn.qkv.weight", {3 * w, w}},
+             {"attn.proj.weight", {w, w}}, {"ln_2.weight", {w}}, {"ln_2.bias", {w}},
+             {"mlp.fc.weight", {4 * w, w}}, {"mlp.proj.weight", {w, 4 * w}}}) {
+      shapes.push_back({b + slot, shape});
+    }
+  }
+  shapes.push_back({"ln_f.weight", {w}});
+  shapes.push_back({"head.weight", {s.vocab, w}});
+  std::vector<gs::NamedTensor> params;
+  for (auto& [name, shape] : shapes) {
+    torch::Tensor p = torch::randn(shape).mul_(0.02).requires_grad_(true);
+    p.mutable_grad() = torch::randn(shape).mul_(1e-3);
+    params.push_back({name, p});
+  }
+  return params;
+}
+
+int64_t Numel(const std::vector<gs::NamedTensor>& params) {
+  int64_t n = 0;
+  for (const auto& p : params) n += p.tensor.numel();
+  return n;
+}
+
+std::vector<torch::Tensor> Tensors(const std::vector<gs::NamedTensor>& params) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : params) out.push_back(p.tensor);
+  return out;
+}
+
+// Bytes an optimizer step must move at least: `streams` passes of 4 bytes per element.
+void SetBytes(benchmark::State& state, int64_t numel, int64_t streams) {
+  state.SetBytesProcessed(state.iterations() * numel * 4 * streams);
+  state.counters["params_M"] = numel / 1e6;
+}
+
+Shape ShapeOf(const benchmark::State& state) {
+  Shape s;
+  s.width = state.range(0);
+  return s;
+}
+
+void BM_Copy(benchmark::State& state) {
+  at::set_num_threads(1);
+  const int64_t n = Numel(GptParameters(ShapeOf(state)));
+  torch::Tensor src = torch::randn({n}), dst = torch::empty({n});
+  for (auto _ : state) {
+    dst.copy_(src);
+    benchmark::ClobberMemory();
+  }
+  SetBytes(state, n, 2);  // read + write
+}
+
+void BM_LibTorchAdamW(benchmark::State& state) {
+  at::set_num_threads(1);
+  auto params = GptParameters(ShapeOf(state));
+  torch::optim::AdamW opt(Tensors(params), torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+  for (auto _ : state) opt.step();
+  SetBytes(state, Numel(params), 7);  // read p, g, m, v; write p, m, v
+}
+
+void BM_LibTorchSGD(benchmark::State& state) {
+  at::set_num_threads(1);
+  auto params = GptParameters(ShapeOf(state));
+  torch::optim::SGD opt(Tensors(params), torch::optim::SGDOptions(1e-2).momentum(0.9));
+  for (auto _ : state) opt.step();
+  SetBytes(state, Numel(params), 5);  // read p, g, buf; write p, buf
+}
+
+// Ours through the registry, as the tasks build it.
+void Ours(benchmark::State& state, const std::string& optimizer, const std::string& smoothing,
+          int64_t streams, std::map<std::string, std::string> options = {}) {
+  at::set_num_threads(1);
+  auto params = GptParameters(ShapeOf(state));
+  gs::OptimizerConfig config;
+  config.optimizer = optimizer;
+  config.smoothing = smoothing;
+  config.base.options = std::move(options);
+  if (optimizer == "adamw") config.base.weight_decay = 0.1;
+  auto opt = gs::CreateOptimizer(params, config);
+  if (!opt.ok()) {
+    state.SkipWithError(std::string(opt.status().message()).c_str());
+    return;
+  }
+  for (auto _ : state) (*opt)->step();
+  SetBytes(state, Numel(params), streams);
+}
+
+void BM_OursAdamW(benchmark::State& s) { Ours(s, "adamw", "none", 7); }
+void BM_OursAdamWWindow(benchmark::State& s) { Ours(s, "adamw", "window", 7); }
+void BM_OursSGD(benchmark::State& s) { Ours(s, "sgd", "none", 5); }
+void BM_OursSGDWindow(benchmark::State& s) { Ours(s, "sgd", "window", 5); }
+void BM_MuonBatched(benchmark::State& s) { Ours(s, "muon", "none", 7, {{"batched", "true"}}); }
+void BM_MuonPerLayer(benchmark::State& s) { Ours(s, "muon", "none", 7, {{"batched", "false"}}); }
+void BM_MuonBatchedWindow(benchmark::State& s) {
+  Ours(s, "muon", "window", 7, {{"batched", "true"}});
+}
+
+// The passes of one step on a single [12, 1M] stack, for profiling.
+struct Stack {
+  torch::Tensor p = torch::randn({12, 1 << 20}), g = torch::randn({12, 1 << 20}),
+                m = torch::zeros({12, 1 << 20}), v = torch::ones({12, 1 << 20}),
+                d = torch::randn({12, 1 << 20});
+  gs::kernels::AdamWHyper h{0.9, 0.999, 1e-8, 0.1, 0.001};
+};
+
+void BM_KernelAdamWStep(benchmark::State& state) {
+  at::set_num_threads(1);
+  Stack s;
+  for (auto _ : state) gs::kernels::AdamWStep(s.p, s.g, s.m, s.v, s.h, 1e-3, 0.1);
+  SetBytes(state, s.p.numel(), 7);
+}
+void BM_KernelAdamWDirection(benchmark::State& state) {
+  at::set_num_threads(1);
+  Stack s;
+  for (auto _ : state) gs::kernels::AdamWDirection(s.g, s.m, s.v, s.d, s.h);
+  SetBytes(state, s.p.numel(), 6);
+}
+void BM_KernelApplyUpdate(benchmark::State& state) {
+  at::set_num_threads(1);
+  Stack s;
+  for (auto _ : state) gs::kernels::ApplyUpdate(s.p, s.d, 1e-3, 0.1);
+  SetBytes(state, s.p.numel(), 3);
+}
+void BM_KernelMixedUpdate(benchmark::State& state) {
+  at::set_num_threads(1);
+  Stack s;
+  const gs::DepthMix mix = gs::WindowSmoothing().WindowMix(12);
+  for (auto _ : state) gs::kernels::ApplyMixedUpdate(mix, s.p, s.d, 1e-3, 0.1);
+  SetBytes(state, s.p.numel(), 3);
+}
+BENCHMARK(BM_KernelAdamWStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_KernelAdamWDirection)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_KernelApplyUpdate)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_KernelMixedUpdate)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#define GPT_BENCHMARK(fn) BENCHMARK(fn)->Arg(512)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime()
+GPT_BENCHMARK(BM_Copy);
+GPT_BENCHMARK(BM_LibTorchAdamW);
+GPT_BENCHMARK(BM_OursAdamW);
+GPT_BENCHMARK(BM_OursAdamWWindow);
+GPT_BENCHMARK(BM_LibTorchSGD);
+GPT_BENCHMARK(BM_OursSGD);
+GPT_BENCHMARK(BM_OursSGDWindow);
+GPT_BENCHMARK(BM_MuonBatched);
+GPT_BENCHMARK(BM_MuonPerLayer);
+GPT_BENCHMARK(BM_MuonBatchedWindow);
+
+// Collects real time per iteration by benchmark name while printing as usual.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (!run.error_occurred) times_[run.benchmark_name()] = run.GetAdjustedRealTime();
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  void PrintTargets() const {
+    std::printf("\nTargets (same process, same parameter set, 1 thread):\n");
+    for (const char* width : {"512", "128"}) {
+      auto t = [&](const std::string& name) {
+        auto it = times_.find(name + "/" + width + "/real_time");
+        return it == times_.end() ? -1.0 : it->second;
+      };
+      auto line = [](const char* what, double value, const char* goal, bool ok) {
+        if (value < 0) return;
+        std::printf("  %-58s %7.3f  (%s: %s)\n", what, value, goal, ok ? "met" : "NOT met");
+      };
+      std::printf(" width %s:\n", width);
+      const double adamw = t("BM_OursAdamW"), torch_adamw = t("BM_LibTorchAdamW");
+      const double window = t("BM_OursAdamWWindow"), copy = t("BM_Copy");
+      const double batched = t("BM_MuonBatched"), per_layer = t("BM_MuonPerLayer");
+      if (adamw > 0 && torch_adamw > 0) {
+        line("our AdamW step / LibTorch AdamW step", adamw / torch_adamw, "<= 0.8", adamw / torch_adamw <= 0.8);
+      }
+      if (adamw > 0 && window > 0) {
+        line("AdamW + Window Smoothing / AdamW (overhead = value - 1)", window / adamw, "<= 1.35", window / adamw <= 1.35);
+      }
+      if (batched > 0 && per_layer > 0) {
+        line("Muon per-layer NS / batched NS (speed-up)", per_layer / batched, ">= 1.5", per_layer / batched >= 1.5);
+      }
+      if (adamw > 0 && copy > 0) {
+        // Bandwidth: AdamW moves 7 streams, the copy 2, of the same element count.
+        const double fraction = (7.0 / adamw) / (2.0 / copy);
+        line("AdamW bandwidth / copy bandwidth", fraction, ">= 0.6", fraction >= 0.6);
+      }
+      const double sgd = t("BM_OursSGD"), torch_sgd = t("BM_LibTorchSGD"), sgd_window = t("BM_OursSGDWindow");
+      if (sgd > 0 && torch_sgd > 0) line("our SGD step / LibTorch SGD step", sgd / torch_sgd, "info", true);
+      if (sgd > 0 && sgd_window > 0) line("SGD + Window Smoothing / SGD", sgd_window / sgd, "info", true);
+      const double muon_window = t("BM_MuonBatchedWindow");
+      if (batched > 0 && muon_window > 0) line("Muon + Window Smoothing / Muon", muon_window / batched, "info", true);
+    }
+  }
+
+ private:
+  std::map<std::string, double> times_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintTargets();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,2 @@
+#define GS_KERNELS_ISA baseline
+#include "optimizers/kernels_impl.inc"
