@@ -164,10 +164,18 @@ void BM_KernelMixedUpdate(benchmark::State& state) {
   for (auto _ : state) gs::kernels::ApplyMixedUpdate(mix, s.p, s.d, 1e-3, 0.1);
   SetBytes(state, s.p.numel(), 3);
 }
+void BM_KernelAdamWMixedStep(benchmark::State& state) {
+  at::set_num_threads(1);
+  Stack s;
+  const gs::DepthMix mix = gs::WindowSmoothing().WindowMix(12);
+  for (auto _ : state) gs::kernels::AdamWMixedStep(mix, s.p, s.g, s.m, s.v, s.h, 1e-3, 0.1);
+  SetBytes(state, s.p.numel(), 7);
+}
 BENCHMARK(BM_KernelAdamWStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_KernelAdamWDirection)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_KernelApplyUpdate)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_KernelMixedUpdate)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_KernelAdamWMixedStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 #define GPT_BENCHMARK(fn) BENCHMARK(fn)->Arg(512)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime()
 GPT_BENCHMARK(BM_Copy);
@@ -186,7 +194,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      if (!run.error_occurred) times_[run.benchmark_name()] = run.GetAdjustedRealTime();
+      if (run.error_occurred) continue;
+      // With --benchmark_repetitions, use the median; otherwise the single run.
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+      times_[run.run_name.str()] = run.GetAdjustedRealTime();
     }
     ConsoleReporter::ReportRuns(runs);
   }
