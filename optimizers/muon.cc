@@ -6,7 +6,6 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
-#include "optimizers/newton_schulz.h"
 #include "optimizers/status_macros.h"
 
 namespace gs {
@@ -75,12 +74,18 @@ void Muon::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state,
           ? std::sqrt(std::max(1.0, static_cast<double>(rows) / static_cast<double>(cols)))
           : 0.2 * std::sqrt(static_cast<double>(std::max(rows, cols)));
   if (options_.batched()) {
-    direction.copy_(NewtonSchulz(u, options_.ns_steps()).mul_(scale));
+    at::mul_out(direction, NewtonSchulz(u, options_.ns_steps(), &Workspace(u)), scale);
   } else {
+    NewtonSchulzWorkspace& ws = Workspace(u[0]);
     for (int64_t l = 0; l < u.size(0); ++l) {
-      direction[l].copy_(NewtonSchulz(u[l], options_.ns_steps()).mul_(scale));
+      at::Tensor out = direction[l];
+      at::mul_out(out, NewtonSchulz(u[l], options_.ns_steps(), &ws), scale);
     }
   }
+}
+
+NewtonSchulzWorkspace& Muon::Workspace(const at::Tensor& matrices) {
+  return workspaces_[matrices.sizes().vec()];
 }
 
 void Muon::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,

@@ -9,8 +9,12 @@
 
 #include <torch/arg.h>
 
+#include <map>
+#include <vector>
+
 #include "optimizers/adamw.h"
 #include "optimizers/base_optimizer.h"
+#include "optimizers/newton_schulz.h"
 
 namespace gs {
 
@@ -59,8 +63,12 @@ class Muon : public BaseOptimizer {
   const MuonOptions& options() const { return options_; }
 
  private:
+  // Newton-Schulz buffers by matrix shape, shared by slots of one shape.
+  NewtonSchulzWorkspace& Workspace(const at::Tensor& matrices);
+
   MuonOptions options_;
   AdamW adamw_;
+  std::map<std::vector<int64_t>, NewtonSchulzWorkspace> workspaces_;
 };
 
 }  // namespace gs
