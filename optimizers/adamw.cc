@@ -19,18 +19,11 @@ kernels::AdamWHyper Hyper(const AdamWOptions& o, int64_t step) {
 }  // namespace
 
 absl::Status ValidateAdamWOptions(const AdamWOptions& o, absl::string_view what) {
-  auto bad = [&](absl::string_view name, double value, absl::string_view allowed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " ", name, " is ", value, "; allowed: ", allowed));
-  };
-  if (!(o.lr() >= 0.0) || !std::isfinite(o.lr())) return bad("lr", o.lr(), "a finite number >= 0");
-  if (!(o.beta1() >= 0.0 && o.beta1() < 1.0)) return bad("beta1", o.beta1(), "[0, 1)");
-  if (!(o.beta2() >= 0.0 && o.beta2() < 1.0)) return bad("beta2", o.beta2(), "[0, 1)");
-  if (!(o.eps() >= 0.0) || !std::isfinite(o.eps())) return bad("eps", o.eps(), "a finite number >= 0");
-  if (!(o.weight_decay() >= 0.0) || !std::isfinite(o.weight_decay())) {
-    return bad("weight_decay", o.weight_decay(), "a finite number >= 0");
-  }
-  return absl::OkStatus();
+  GS_RETURN_IF_ERROR(RequireNonNegative(what, "lr", o.lr()));
+  GS_RETURN_IF_ERROR(Require(o.beta1() >= 0.0 && o.beta1() < 1.0, what, "beta1", o.beta1(), "[0, 1)"));
+  GS_RETURN_IF_ERROR(Require(o.beta2() >= 0.0 && o.beta2() < 1.0, what, "beta2", o.beta2(), "[0, 1)"));
+  GS_RETURN_IF_ERROR(RequireNonNegative(what, "eps", o.eps()));
+  return RequireNonNegative(what, "weight_decay", o.weight_decay());
 }
 
 absl::StatusOr<std::unique_ptr<BaseOptimizer>> AdamW::FromSpec(const BaseOptimizerSpec& spec) {

@@ -15,7 +15,7 @@ absl::StatusOr<std::unique_ptr<BaseOptimizer>> Muon::FromSpec(const BaseOptimize
   if (spec.lr) o.lr(*spec.lr);
   if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
   SpecOptions options("muon", spec.options);
-  std::string scale = "reference";
+  std::string scale = "reference";  // the option's name, parsed below
   GS_RETURN_IF_ERROR(options.Get("momentum", &o.momentum()));
   GS_RETURN_IF_ERROR(options.Get("nesterov", &o.nesterov()));
   GS_RETURN_IF_ERROR(options.Get("ns_steps", &o.ns_steps()));
@@ -30,16 +30,12 @@ absl::StatusOr<std::unique_ptr<BaseOptimizer>> Muon::FromSpec(const BaseOptimize
   GS_RETURN_IF_ERROR(options.Get("adamw_eps", &adamw.eps()));
   GS_RETURN_IF_ERROR(options.Get("adamw_weight_decay", &adamw.weight_decay()));
   GS_RETURN_IF_ERROR(options.Finish());
-  auto bad = [](absl::string_view name, double value, absl::string_view allowed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("muon ", name, " is ", value, "; allowed: ", allowed));
-  };
-  if (!(o.lr() >= 0.0) || !std::isfinite(o.lr())) return bad("lr", o.lr(), "a finite number >= 0");
-  if (!(o.momentum() >= 0.0 && o.momentum() < 1.0)) return bad("momentum", o.momentum(), "[0, 1)");
-  if (o.ns_steps() < 1) return bad("ns_steps", o.ns_steps(), "an integer >= 1");
-  if (!(o.weight_decay() >= 0.0) || !std::isfinite(o.weight_decay())) {
-    return bad("weight_decay", o.weight_decay(), "a finite number >= 0");
-  }
+  GS_RETURN_IF_ERROR(RequireNonNegative("muon", "lr", o.lr()));
+  GS_RETURN_IF_ERROR(Require(o.momentum() >= 0.0 && o.momentum() < 1.0, "muon", "momentum",
+                             o.momentum(), "[0, 1)"));
+  GS_RETURN_IF_ERROR(
+      Require(o.ns_steps() >= 1, "muon", "ns_steps", o.ns_steps(), "an integer >= 1"));
+  GS_RETURN_IF_ERROR(RequireNonNegative("muon", "weight_decay", o.weight_decay()));
   GS_RETURN_IF_ERROR(ValidateAdamWOptions(adamw, "muon's adamw"));
   return std::make_unique<Muon>(o);
 }

@@ -236,22 +236,14 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(
   }
   DepthOptimizerOptions options;
   options.chains(config.chains);
-  if (config.scope == "all") {
-    options.scope(SmoothingScope::kAll);
-  } else if (config.scope == "matrices") {
-    options.scope(SmoothingScope::kMatrices);
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("smoothing scope is '", config.scope, "'; allowed: all, matrices"));
-  }
-  if (config.target == "update") {
-    options.target(SmoothingTarget::kUpdate);
-  } else if (config.target == "gradient") {
-    options.target(SmoothingTarget::kGradient);
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("smoothing target is '", config.target, "'; allowed: update, gradient"));
-  }
+  GS_ASSIGN_OR_RETURN(options.scope(),
+                      ParseName<SmoothingScope>("smoothing scope", config.scope,
+                                                {{"all", SmoothingScope::kAll},
+                                                 {"matrices", SmoothingScope::kMatrices}}));
+  GS_ASSIGN_OR_RETURN(options.target(),
+                      ParseName<SmoothingTarget>("smoothing target", config.target,
+                                                 {{"update", SmoothingTarget::kUpdate},
+                                                  {"gradient", SmoothingTarget::kGradient}}));
   return DepthOptimizer::Create(params, std::move(base), std::move(transform), options);
 }
 

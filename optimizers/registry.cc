@@ -65,4 +65,16 @@ absl::Status SpecOptions::Finish() const {
   return absl::OkStatus();
 }
 
+absl::Status Require(bool ok, absl::string_view owner, absl::string_view name, double value,
+                     absl::string_view allowed) {
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(owner, " ", name, " is ", value, "; allowed: ", allowed));
+}
+
+absl::Status RequireNonNegative(absl::string_view owner, absl::string_view name, double value) {
+  return Require(value >= 0.0 && std::isfinite(value), owner, name, value,
+                 "a finite number >= 0");
+}
+
 }  // namespace gs

@@ -4,6 +4,8 @@
 #define GS_OPTIMIZERS_REGISTRY_H_
 
 #include <functional>
+#include <initializer_list>
+#include <utility>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,6 +78,27 @@ class SpecOptions {
   const std::map<std::string, std::string>& options_;
   std::vector<std::string> known_;
 };
+
+// InvalidArgument "<owner> <name> is <value>; allowed: <allowed>" unless `ok`.
+absl::Status Require(bool ok, absl::string_view owner, absl::string_view name, double value,
+                     absl::string_view allowed);
+
+// Require for a setting that must be a finite number >= 0 (learning rates, decays).
+absl::Status RequireNonNegative(absl::string_view owner, absl::string_view name, double value);
+
+// The enum value named `value` among `names`, or InvalidArgument naming `what` and the
+// allowed names: ParseName<Scope>("smoothing scope", "all", {{"all", kAll}, ...}).
+template <typename E>
+absl::StatusOr<E> ParseName(absl::string_view what, absl::string_view value,
+                            std::initializer_list<std::pair<const char*, E>> names) {
+  std::vector<std::string> allowed;
+  for (const auto& [name, e] : names) {
+    if (value == name) return e;
+    allowed.push_back(name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(what, " is '", value, "'; allowed: ",
+                                                 absl::StrJoin(allowed, ", ")));
+}
 
 }  // namespace gs
 

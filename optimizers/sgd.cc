@@ -19,18 +19,12 @@ absl::StatusOr<std::unique_ptr<BaseOptimizer>> SGD::FromSpec(const BaseOptimizer
   GS_RETURN_IF_ERROR(options.Get("dampening", &o.dampening()));
   GS_RETURN_IF_ERROR(options.Get("nesterov", &o.nesterov()));
   GS_RETURN_IF_ERROR(options.Finish());
-  auto bad = [](absl::string_view name, double value, absl::string_view allowed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sgd ", name, " is ", value, "; allowed: ", allowed));
-  };
-  if (!(o.lr() >= 0.0) || !std::isfinite(o.lr())) return bad("lr", o.lr(), "a finite number >= 0");
-  if (!(o.momentum() >= 0.0 && o.momentum() < 1.0)) return bad("momentum", o.momentum(), "[0, 1)");
-  if (!(o.dampening() >= 0.0 && o.dampening() <= 1.0)) {
-    return bad("dampening", o.dampening(), "[0, 1]");
-  }
-  if (!(o.weight_decay() >= 0.0) || !std::isfinite(o.weight_decay())) {
-    return bad("weight_decay", o.weight_decay(), "a finite number >= 0");
-  }
+  GS_RETURN_IF_ERROR(RequireNonNegative("sgd", "lr", o.lr()));
+  GS_RETURN_IF_ERROR(
+      Require(o.momentum() >= 0.0 && o.momentum() < 1.0, "sgd", "momentum", o.momentum(), "[0, 1)"));
+  GS_RETURN_IF_ERROR(Require(o.dampening() >= 0.0 && o.dampening() <= 1.0, "sgd", "dampening",
+                             o.dampening(), "[0, 1]"));
+  GS_RETURN_IF_ERROR(RequireNonNegative("sgd", "weight_decay", o.weight_decay()));
   if (o.nesterov() && (o.momentum() <= 0.0 || o.dampening() != 0.0)) {
     return absl::InvalidArgumentError(
         "sgd nesterov=true needs momentum > 0 and dampening = 0");

@@ -34,41 +34,24 @@ std::vector<double> Inverses(const std::vector<double>& x) {
 }  // namespace
 
 absl::Status ValidateWindowSmoothingOptions(const WindowSmoothingOptions& o) {
-  if (!(o.alpha() >= 0.0 && o.alpha() <= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("smoothing alpha is ", o.alpha(), "; allowed: [0, 1]"));
-  }
-  if (o.radius() < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("window radius is ", o.radius(), "; allowed: an integer >= 1"));
-  }
-  return absl::OkStatus();
+  GS_RETURN_IF_ERROR(
+      Require(o.alpha() >= 0.0 && o.alpha() <= 1.0, "smoothing", "alpha", o.alpha(), "[0, 1]"));
+  return Require(o.radius() >= 1, "window", "radius", o.radius(), "an integer >= 1");
 }
 
 absl::StatusOr<std::unique_ptr<DepthTransform>> WindowSmoothing::FromSpec(
     const DepthTransformSpec& spec) {
   WindowSmoothingOptions o;
   o.alpha(spec.alpha).radius(spec.radius);
-  if (spec.kernel == "box") {
-    o.kernel(SmoothingKernel::kBox);
-  } else if (spec.kernel == "triangle") {
-    o.kernel(SmoothingKernel::kTriangle);
-  } else if (spec.kernel == "gaussian") {
-    o.kernel(SmoothingKernel::kGaussian);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "smoothing kernel is '", spec.kernel, "'; allowed: box, triangle, gaussian"));
-  }
-  if (spec.variant == "standard") {
-    o.variant(SmoothingVariant::kStandard);
-  } else if (spec.variant == "norm") {
-    o.variant(SmoothingVariant::kNorm);
-  } else if (spec.variant == "direction") {
-    o.variant(SmoothingVariant::kDirection);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "smoothing variant is '", spec.variant, "'; allowed: standard, norm, direction"));
-  }
+  GS_ASSIGN_OR_RETURN(o.kernel(), ParseName<SmoothingKernel>("smoothing kernel", spec.kernel,
+                                                               {{"box", SmoothingKernel::kBox},
+                                                                {"triangle", SmoothingKernel::kTriangle},
+                                                                {"gaussian", SmoothingKernel::kGaussian}}));
+  GS_ASSIGN_OR_RETURN(o.variant(),
+                      ParseName<SmoothingVariant>("smoothing variant", spec.variant,
+                                                  {{"standard", SmoothingVariant::kStandard},
+                                                   {"norm", SmoothingVariant::kNorm},
+                                                   {"direction", SmoothingVariant::kDirection}}));
   SpecOptions options("window smoothing", spec.options);
   GS_RETURN_IF_ERROR(options.Finish());
   GS_RETURN_IF_ERROR(ValidateWindowSmoothingOptions(o));
