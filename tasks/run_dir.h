@@ -1,0 +1,43 @@
+// The run directory contract: run.json and metrics.jsonl, each replaced atomically
+// (temporary file + rename), so a crash at any moment leaves the previous version.
+#ifndef GS_TASKS_RUN_DIR_H_
+#define GS_TASKS_RUN_DIR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace gs::tasks {
+
+// Writes `contents` to `path` through `path`.tmp, fsync and rename.
+absl::Status WriteFileAtomic(const std::string& path, const std::string& contents);
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// metrics.jsonl: one JSON object per line, kept in memory and rewritten atomically.
+class MetricsLog {
+ public:
+  explicit MetricsLog(std::string path) : path_(std::move(path)) {}
+
+  // Loads the lines of an earlier run up to and including `step` (a resumed run
+  // continues from its checkpoint; later lines are recomputed).
+  absl::Status LoadUpTo(int64_t step);
+  void Add(nlohmann::json line) { lines_.push_back(std::move(line)); }
+  absl::Status Flush() const;
+  const std::vector<nlohmann::json>& lines() const { return lines_; }
+
+ private:
+  std::string path_;
+  std::vector<nlohmann::json> lines_;
+};
+
+// The toolchain's versions for run.json: LibTorch, compiler, suite commit if known.
+nlohmann::json Versions();
+
+}  // namespace gs::tasks
+
+#endif  // GS_TASKS_RUN_DIR_H_

@@ -1,0 +1,308 @@
+#include "tasks/trainer.h"
+
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "optimizers/optimizer.h"
+#include "optimizers/torch_module.h"
+#include "tasks/checkpoint.h"
+#include "tasks/run_dir.h"
+
+namespace gs::tasks {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kPi = 3.14159265358979323846;
+
+void SetThreads(int64_t threads) {
+  at::set_num_threads(static_cast<int>(threads));
+  // OpenBLAS keeps its own thread pool; LibTorch's setting does not reach it.
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(static_cast<int>(threads));
+  }
+}
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return code;
+}
+
+int ExitCodeFor(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kNotFound
+             ? kExitBadInput
+             : kExitFailed;
+}
+
+std::string Duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  return s >= 3600 ? absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60)
+                   : absl::StrFormat("%dm%02ds", s / 60, s % 60);
+}
+
+class Run {
+ public:
+  Run(Task& task, RunConfig config) : task_(task), config_(std::move(config)) {}
+
+  int Main();
+
+ private:
+  absl::Status WriteRunJson() { return WriteFileAtomic(run_json_path_, run_.dump(2) + "\n"); }
+  int Finish(const std::string& status, int code);
+
+  Task& task_;
+  RunConfig config_;
+  nlohmann::json run_;
+  std::string run_json_path_;
+  Clock::time_point start_ = Clock::now();
+};
+
+int Run::Finish(const std::string& status, int code) {
+  run_["status"] = status;
+  run_["wall_seconds"] = std::chrono::duration<double>(Clock::now() - start_).count();
+  if (absl::Status s = WriteRunJson(); !s.ok()) return Fail(kExitFailed, std::string(s.message()));
+  return code;
+}
+
+int Run::Main() {
+  SetThreads(config_.threads);
+  if (config_.device != "cpu" && !torch::cuda::is_available()) {
+    return Fail(kExitBadInput, "--device=cuda: no CUDA device is available to this LibTorch");
+  }
+  torch::manual_seed(static_cast<uint64_t>(config_.seed));
+  if (absl::Status s = task_.Setup(config_); !s.ok()) {
+    return Fail(ExitCodeFor(s), std::string(s.message()));
+  }
+  const Schedule& schedule = task_.schedule();
+  const int64_t steps = config_.steps.value_or(schedule.steps);
+  const int64_t eval_every = config_.eval_every.value_or(schedule.eval_every);
+  const int64_t checkpoint_every = config_.checkpoint_every.value_or(schedule.checkpoint_every);
+  double lr;
+  if (config_.lr) {
+    lr = *config_.lr;
+  } else if (auto it = schedule.lr.find(config_.optimizer); it != schedule.lr.end()) {
+    lr = it->second;
+  } else {
+    return Fail(kExitBadInput, absl::StrCat("preset '", config_.preset,
+                                            "' has no learning rate for optimizer '",
+                                            config_.optimizer, "': pass --lr"));
+  }
+
+  nlohmann::json flags = {{"optimizer", config_.optimizer},
+                          {"lr", lr},
+                          {"seed", config_.seed},
+                          {"preset", config_.preset},
+                          {"steps", steps},
+                          {"eval_every", eval_every},
+                          {"checkpoint_every", checkpoint_every},
+                          {"threads", config_.threads},
+                          {"device", config_.device},
+                          {"data", config_.data},
+                          {"weight_decay", schedule.weight_decay},
+                          {"warmup", schedule.warmup},
+                          {"clip", schedule.clip},
+                          {"task", task_.Describe()}};
+  flags.update(config_.SmoothingJson());
+  flags.erase("tag");
+
+  // An existing run directory: the same configuration resumes (or is already done);
+  // another configuration is refused, never overwritten.
+  run_json_path_ = config_.out + "/run.json";
+  if (fs::exists(run_json_path_)) {
+    absl::StatusOr<std::string> text = ReadFile(run_json_path_);
+    nlohmann::json old = nlohmann::json::parse(text.ok() ? *text : std::string(), nullptr, false);
+    if (old.is_discarded() || !old.contains("config") || !old.contains("task")) {
+      return Fail(kExitBadInput, absl::StrCat(run_json_path_, " is not a run.json of this ",
+                                              "suite; choose another --out"));
+    }
+    if (old["task"] != config_.task || old["config"] != flags) {
+      return Fail(kExitBadInput,
+                  absl::StrCat(config_.out, " holds a run with another configuration (",
+                               run_json_path_, "); refusing to overwrite it: choose another --out"));
+    }
+    const std::string status = old.value("status", "");
+    if (status == "completed") {
+      std::fprintf(stderr, "%s: already completed; nothing to do\n", config_.out.c_str());
+      return kExitCompleted;
+    }
+    if (status == "diverged") {
+      std::fprintf(stderr, "%s: this run diverged at step %s; nothing to do\n",
+                   config_.out.c_str(), old.value("diverged_at_step", nlohmann::json()).dump().c_str());
+      return kExitDiverged;
+    }
+  }
+  std::error_code error;
+  fs::create_directories(config_.out, error);
+  if (error) return Fail(kExitBadInput, absl::StrCat("--out=", config_.out, ": cannot create it"));
+
+  const PrimaryMetric primary = task_.primary();
+  run_ = {{"task", config_.task},
+          {"optimizer", config_.optimizer},
+          {"smoothing", config_.SmoothingJson()},
+          {"seed", config_.seed},
+          {"preset", config_.preset},
+          {"config", flags},
+          {"status", "running"},
+          {"primary_metric", {{"name", primary.name}, {"goal", primary.goal}}},
+          {"final", nlohmann::json::object()},
+          {"steps", steps},
+          {"wall_seconds", 0.0},
+          {"versions", Versions()}};
+  if (absl::Status s = WriteRunJson(); !s.ok()) return Fail(kExitFailed, std::string(s.message()));
+
+  torch::nn::Module& model = task_.model();
+  OptimizerConfig optimizer_config = config_.ToOptimizerConfig(lr, task_.chains());
+  optimizer_config.base.weight_decay = schedule.weight_decay;
+  auto optimizer = CreateOptimizer(NamedParameters(model), optimizer_config);
+  if (!optimizer.ok()) return Fail(kExitBadInput, std::string(optimizer.status().message()));
+  DepthOptimizer& opt = **optimizer;
+
+  // Resume from the newest good checkpoint.
+  Checkpointer checkpointer(config_.out + "/checkpoint");
+  MetricsLog metrics(config_.out + "/metrics.jsonl");
+  int64_t start = 0;
+  double loss_sum = 0.0;
+  int64_t loss_count = 0;
+  const std::optional<int64_t> restored = checkpointer.RestoreLatest(
+      [&](torch::serialize::InputArchive& archive) -> absl::Status {
+        torch::serialize::InputArchive model_archive, optimizer_archive;
+        archive.read("model", model_archive);
+        archive.read("optimizer", optimizer_archive);
+        model.load(model_archive);
+        if (absl::Status s = opt.load(optimizer_archive); !s.ok()) return s;
+        at::Tensor rng;
+        archive.read("rng", rng);
+        at::Generator generator = at::detail::getDefaultCPUGenerator();
+        generator.set_state(rng);
+        c10::IValue value;
+        archive.read("loss_sum", value);
+        loss_sum = value.toDouble();
+        archive.read("loss_count", value);
+        loss_count = value.toInt();
+        return absl::OkStatus();
+      },
+      [](const std::string& warning) { std::fprintf(stderr, "warning: %s\n", warning.c_str()); });
+  if (restored) {
+    start = *restored;
+    std::fprintf(stderr, "%s: resuming from the checkpoint at step %lld\n", config_.out.c_str(),
+                 static_cast<long long>(start));
+  }
+  if (absl::Status s = metrics.LoadUpTo(start); !s.ok()) {
+    return Fail(kExitBadInput, std::string(s.message()));
+  }
+
+  nlohmann::json final_metrics = nlohmann::json::object();
+  Clock::time_point last_progress = Clock::now();
+  const Clock::time_point loop_start = Clock::now();
+  try {
+    for (int64_t step = start; step < steps; ++step) {
+      opt.set_lr_scale(LrScale(schedule, step, steps));
+      opt.zero_grad();
+      at::Tensor loss = task_.TrainLoss(step);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        run_["diverged_at_step"] = step + 1;
+        std::fprintf(stderr, "%s: loss is %f at step %lld: diverged\n", config_.out.c_str(),
+                     value, static_cast<long long>(step + 1));
+        metrics.Add({{"step", step + 1}, {"split", "train"}, {"train_loss", value},
+                     {"time_s", std::chrono::duration<double>(Clock::now() - start_).count()}});
+        (void)metrics.Flush();
+        return Finish("diverged", kExitDiverged);
+      }
+      loss.backward();
+      if (schedule.clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), schedule.clip);
+      opt.step();
+      loss_sum += value;
+      ++loss_count;
+
+      const int64_t done = step + 1;
+      const bool last = done == steps;
+      const double time_s = std::chrono::duration<double>(Clock::now() - start_).count();
+      if (done % schedule.log_every == 0 || last) {
+        final_metrics["train_loss"] = loss_sum / loss_count;
+        metrics.Add({{"step", done}, {"split", "train"}, {"train_loss", loss_sum / loss_count},
+                     {"lr", lr * opt.lr_scale()}, {"time_s", time_s}});
+        loss_sum = 0.0;
+        loss_count = 0;
+      }
+      if (done % eval_every == 0 || last) {
+        torch::NoGradGuard no_grad;
+        model.eval();
+        for (auto& [split, values] : task_.Evaluate(last)) {
+          nlohmann::json line = {{"step", done}, {"split", split}};
+          line.update(values);
+          line["time_s"] = time_s;
+          metrics.Add(line);
+          if (last) final_metrics.update(values);
+        }
+        model.train();
+      }
+      if (done % schedule.log_every == 0 || done % eval_every == 0 || last) {
+        if (absl::Status s = metrics.Flush(); !s.ok()) {
+          return Fail(kExitFailed, std::string(s.message()));
+        }
+      }
+      if (done % checkpoint_every == 0 && !last) {
+        absl::Status s = checkpointer.Save(done, [&](torch::serialize::OutputArchive& archive) {
+          torch::serialize::OutputArchive model_archive, optimizer_archive;
+          model.save(model_archive);
+          opt.save(optimizer_archive);
+          archive.write("model", model_archive);
+          archive.write("optimizer", optimizer_archive);
+          archive.write("rng", at::detail::getDefaultCPUGenerator().get_state(), true);
+          archive.write("loss_sum", c10::IValue(loss_sum));
+          archive.write("loss_count", c10::IValue(loss_count));
+        });
+        if (!s.ok()) return Fail(kExitFailed, std::string(s.message()));
+      }
+      if (Clock::now() - last_progress > std::chrono::seconds(2) || last) {
+        last_progress = Clock::now();
+        const double elapsed = std::chrono::duration<double>(Clock::now() - loop_start).count();
+        const double rate = (done - start) / std::max(elapsed, 1e-9);
+        std::fprintf(stderr, "\r%s step %lld/%lld  loss %.4f  %.2f steps/s  ETA %s   ",
+                     config_.task.c_str(), static_cast<long long>(done),
+                     static_cast<long long>(steps), value, rate,
+                     Duration((steps - done) / std::max(rate, 1e-9)).c_str());
+        if (last) std::fprintf(stderr, "\n");
+      }
+    }
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "\nerror: %s\n", e.what_without_backtrace());
+    return Finish("failed", kExitFailed);
+  }
+  run_["final"] = final_metrics;
+  return Finish("completed", kExitCompleted);
+}
+
+}  // namespace
+
+double LrScale(const Schedule& schedule, int64_t step, int64_t total) {
+  if (step < schedule.warmup) return static_cast<double>(step + 1) / schedule.warmup;
+  const double span = std::max<int64_t>(1, total - schedule.warmup);
+  const double progress = std::min(1.0, (step - schedule.warmup) / span);
+  const double cosine = 0.5 * (1.0 + std::cos(kPi * progress));
+  return schedule.final_lr_fraction + (1.0 - schedule.final_lr_fraction) * cosine;
+}
+
+int RunTask(Task& task, int argc, char** argv) {
+  absl::StatusOr<RunConfig> config = ParseRunConfig(argc, argv, task.name());
+  if (!config.ok()) return Fail(kExitBadInput, std::string(config.status().message()));
+  try {
+    return Run(task, *config).Main();
+  } catch (const std::exception& e) {
+    return Fail(kExitFailed, e.what());
+  }
+}
+
+}  // namespace gs::tasks

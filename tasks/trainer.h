@@ -1,0 +1,78 @@
+// The training harness every task binary shares: flags, run directory, learning-rate
+// schedule, gradient clipping, divergence, evaluation, checkpoints and resume. A task
+// supplies data, model, training loss and evaluation; RunTask does the rest.
+#ifndef GS_TASKS_TRAINER_H_
+#define GS_TASKS_TRAINER_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+#include "tasks/run_config.h"
+
+namespace gs::tasks {
+
+// Exit codes of the contract.
+inline constexpr int kExitCompleted = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitDiverged = 3;
+
+struct PrimaryMetric {
+  std::string name;  // a key of the evaluation, e.g. "test_accuracy"
+  std::string goal;  // "min" | "max"
+};
+
+// What a preset fixes about training.
+struct Schedule {
+  int64_t steps = 100;
+  int64_t eval_every = 50;
+  int64_t checkpoint_every = 50;
+  int64_t log_every = 10;
+  int64_t warmup = 10;          // linear warm-up steps, then cosine decay
+  double final_lr_fraction = 0.1;  // the cosine ends at this fraction of the peak
+  double clip = 1.0;            // global gradient-norm clip; 0 turns it off
+  double weight_decay = 0.0;    // decoupled weight decay for the base optimizer
+  std::map<std::string, double> lr;  // default learning rate per base optimizer
+};
+
+// The learning-rate multiplier at `step` (0-based) of `total`.
+double LrScale(const Schedule& schedule, int64_t step, int64_t total);
+
+class Task {
+ public:
+  virtual ~Task() = default;
+
+  // The task's name, as in //tasks:<name> and run.json's `task`.
+  virtual std::string name() const = 0;
+  virtual PrimaryMetric primary() const = 0;
+  virtual std::vector<std::string> chains() const { return {"blocks"}; }
+
+  // Loads data and builds the model for config.preset (the global generator is seeded
+  // with the seed before). User-caused problems (missing or corrupt data) are
+  // NotFound or InvalidArgument.
+  virtual absl::Status Setup(const RunConfig& config) = 0;
+  virtual const Schedule& schedule() const = 0;
+  virtual torch::nn::Module& model() = 0;
+  // Preset settings worth recording in run.json's config (model size, batch, ...).
+  virtual nlohmann::json Describe() const = 0;
+
+  // The mean training loss of the batch of `step` (0-based): a function of the seed
+  // and the step only, so a resumed run sees the same batches.
+  virtual at::Tensor TrainLoss(int64_t step) = 0;
+
+  // Metrics by split ("val", "test"), each a flat object of numbers.
+  virtual std::map<std::string, nlohmann::json> Evaluate(bool final) = 0;
+};
+
+// Runs `task` under the flags in argv; returns the contract's exit code.
+int RunTask(Task& task, int argc, char** argv);
+
+}  // namespace gs::tasks
+
+#endif  // GS_TASKS_TRAINER_H_

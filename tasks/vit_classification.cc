@@ -1,0 +1,144 @@
+// //tasks:vit_classification: a ViT classifying Fashion-MNIST (Debian's
+// dataset-fashion-mnist). Primary metric: test accuracy (max); also test loss.
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "tasks/data/fashion_mnist.h"
+#include "tasks/models/vit.h"
+#include "tasks/trainer.h"
+
+namespace gs::tasks {
+namespace {
+
+struct Preset {
+  models::ViTConfig model;
+  int64_t batch;
+  int64_t test_examples;  // evaluated examples of the 10000 (all for quick and paper)
+  Schedule schedule;
+};
+
+Preset MakePreset(const std::string& name) {
+  Preset p;
+  if (name == "smoke") {
+    p.model.width = 32;
+    p.model.heads = 2;
+    p.model.depth = 6;
+    p.batch = 32;
+    p.test_examples = 1000;
+    p.schedule.steps = 40;
+    p.schedule.eval_every = 20;
+    p.schedule.checkpoint_every = 10;
+    p.schedule.log_every = 10;
+    p.schedule.warmup = 5;
+  } else if (name == "quick") {
+    p.model.width = 64;
+    p.model.heads = 4;
+    p.model.depth = 6;
+    p.batch = 128;
+    p.test_examples = 10000;
+    p.schedule.steps = 2000;
+    p.schedule.eval_every = 250;
+    p.schedule.checkpoint_every = 250;
+    p.schedule.log_every = 25;
+    p.schedule.warmup = 100;
+  } else {  // paper: a ViT-S-like configuration for a GPU
+    p.model.width = 384;
+    p.model.heads = 6;
+    p.model.depth = 12;
+    p.batch = 256;
+    p.test_examples = 10000;
+    p.schedule.steps = 20000;
+    p.schedule.eval_every = 1000;
+    p.schedule.checkpoint_every = 1000;
+    p.schedule.log_every = 100;
+    p.schedule.warmup = 1000;
+  }
+  p.schedule.weight_decay = 0.05;
+  p.schedule.clip = 1.0;
+  p.schedule.lr = {{"sgd", 0.05}, {"adamw", 2e-3}, {"muon", 0.02}};
+  return p;
+}
+
+class VitClassification : public Task {
+ public:
+  std::string name() const override { return "vit_classification"; }
+  PrimaryMetric primary() const override { return {"test_accuracy", "max"}; }
+
+  absl::Status Setup(const RunConfig& config) override {
+    preset_ = MakePreset(config.preset);
+    const std::string dir = config.data.empty() ? data::kFashionMnistDir : config.data;
+    absl::StatusOr<data::ImageSet> train = data::LoadFashionMnist(true, dir);
+    if (!train.ok()) return train.status();
+    absl::StatusOr<data::ImageSet> test = data::LoadFashionMnist(false, dir);
+    if (!test.ok()) return test.status();
+    // Normalise with the training set's statistics.
+    const double mean = train->images.mean().item<double>();
+    const double std = train->images.std().item<double>();
+    train_images_ = train->images.sub(mean).div_(std);
+    train_labels_ = train->labels;
+    test_images_ = test->images.slice(0, 0, preset_.test_examples).sub(mean).div_(std);
+    test_labels_ = test->labels.slice(0, 0, preset_.test_examples);
+    seed_ = config.seed;
+    model_ = models::ViT(preset_.model);
+    return absl::OkStatus();
+  }
+
+  const Schedule& schedule() const override { return preset_.schedule; }
+  torch::nn::Module& model() override { return *model_; }
+
+  nlohmann::json Describe() const override {
+    const models::ViTConfig& m = preset_.model;
+    return {{"width", m.width}, {"depth", m.depth}, {"heads", m.heads}, {"patch", m.patch},
+            {"batch", preset_.batch}, {"test_examples", preset_.test_examples}};
+  }
+
+  at::Tensor TrainLoss(int64_t step) override {
+    const int64_t n = train_images_.size(0);
+    const int64_t per_epoch = n / preset_.batch;
+    const int64_t epoch = step / per_epoch, offset = (step % per_epoch) * preset_.batch;
+    if (epoch != order_epoch_) {
+      // A permutation per epoch from (seed, epoch): the batch of a step does not depend
+      // on what ran before, so a resumed run sees the same batches.
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(
+          static_cast<uint64_t>(seed_) * 1000003ULL + static_cast<uint64_t>(epoch));
+      order_ = torch::randperm(n, generator, torch::kLong);
+      order_epoch_ = epoch;
+    }
+    const at::Tensor index = order_.slice(0, offset, offset + preset_.batch);
+    return torch::cross_entropy_loss(model_->forward(train_images_.index_select(0, index)),
+                                     train_labels_.index_select(0, index));
+  }
+
+  std::map<std::string, nlohmann::json> Evaluate(bool) override {
+    double loss = 0.0;
+    int64_t correct = 0;
+    const int64_t n = test_images_.size(0);
+    for (int64_t start = 0; start < n; start += 500) {
+      const int64_t end = std::min(n, start + 500);
+      at::Tensor logits = model_->forward(test_images_.slice(0, start, end));
+      at::Tensor labels = test_labels_.slice(0, start, end);
+      loss += torch::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum).item<double>();
+      correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+    }
+    return {{"test", {{"test_accuracy", static_cast<double>(correct) / n}, {"test_loss", loss / n}}}};
+  }
+
+ private:
+  Preset preset_;
+  models::ViT model_{nullptr};
+  at::Tensor train_images_, train_labels_, test_images_, test_labels_;
+  int64_t seed_ = 0;
+  at::Tensor order_;
+  int64_t order_epoch_ = -1;
+};
+
+}  // namespace
+}  // namespace gs::tasks
+
+int main(int argc, char** argv) {
+  gs::tasks::VitClassification task;
+  return gs::tasks::RunTask(task, argc, argv);
+}
