@@ -1,131 +1,20 @@
-// //tasks:vit_classification on its smoke preset, run as a real process: the run
-// directory contract, determinism, alpha = 0, resume after SIGKILL, and bad input.
-#include <filesystem>
-#include <fstream>
-
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/tasks/task_runner.h"
+// //tasks:vit_classification: the run contract, and clear errors for missing or
+// truncated Fashion-MNIST files.
+#include "tests/tasks/task_contract.h"
 
 namespace gs::testing {
 namespace {
 
-using ::testing::HasSubstr;
-namespace fs = std::filesystem;
+INSTANTIATE_TEST_SUITE_P(VitClassification, TaskContract,
+                         ::testing::Values(TaskParams{"vit_classification", "test_accuracy",
+                                                      "max", {"test_accuracy", "test_loss"}}));
 
-const char kTask[] = "vit_classification";
-
-std::vector<std::string> Args(const std::string& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--preset=smoke", "--out=" + out};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
-// One uninterrupted run shared by the tests that compare against it.
-const std::string& Reference() {
-  static const std::string out = [] {
-    const std::string dir = TempDir("reference");
-    Result r = RunTask(kTask, Args(dir));
-    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-    return dir;
-  }();
-  return out;
-}
-
-TEST(VitClassification, CompletesWithEveryContractField) {
-  nlohmann::json run = ReadJson(Reference() + "/run.json");
-  ASSERT_FALSE(run.is_discarded());
-  for (const char* key : {"task", "optimizer", "smoothing", "seed", "preset", "config", "status",
-                          "primary_metric", "final", "steps", "wall_seconds", "versions"}) {
-    EXPECT_TRUE(run.contains(key)) << key;
-  }
-  EXPECT_EQ(run["task"], kTask);
-  EXPECT_EQ(run["status"], "completed");
-  EXPECT_EQ(run["primary_metric"]["name"], "test_accuracy");
-  EXPECT_EQ(run["primary_metric"]["goal"], "max");
-  for (const char* flag : {"smoothing", "smoothing_alpha", "window_radius", "smoothing_kernel",
-                           "smoothing_variant", "smoothing_scope", "smoothing_target"}) {
-    EXPECT_TRUE(run["smoothing"].contains(flag)) << flag;
-  }
-  EXPECT_TRUE(run["final"].contains("test_accuracy"));
-  EXPECT_TRUE(run["final"].contains("test_loss"));
-  EXPECT_GT(run["final"]["test_accuracy"].get<double>(), 0.2);  // it learned something
-  EXPECT_TRUE(run["versions"].contains("libtorch"));
-  std::ifstream metrics(Reference() + "/metrics.jsonl");
-  std::string line;
-  int lines = 0;
-  while (std::getline(metrics, line)) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    EXPECT_TRUE(j.contains("step") && j.contains("split") && j.contains("time_s")) << line;
-    ++lines;
-  }
-  EXPECT_GE(lines, 4);
-}
-
-TEST(VitClassification, SameSeedSameBytesOtherSeedOtherResults) {
-  const std::string again = TempDir("again"), other = TempDir("other_seed");
-  ASSERT_EQ(RunTask(kTask, Args(again)).exit_code, 0);
-  ASSERT_EQ(RunTask(kTask, Args(other, {"--seed=1"})).exit_code, 0);
-  EXPECT_EQ(MetricsWithoutTimes(again), MetricsWithoutTimes(Reference()));
-  EXPECT_EQ(ReadJson(again + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
-  EXPECT_NE(MetricsWithoutTimes(other), MetricsWithoutTimes(Reference()));
-}
-
-TEST(VitClassification, AlphaZeroIsNoSmoothingToTheBit) {
-  const std::string zero = TempDir("alpha0"), smoothed = TempDir("alpha02");
-  ASSERT_EQ(RunTask(kTask, Args(zero, {"--smoothing=window", "--smoothing_alpha=0"})).exit_code, 0);
-  ASSERT_EQ(RunTask(kTask, Args(smoothed, {"--smoothing=window", "--smoothing_alpha=0.2"})).exit_code, 0);
-  EXPECT_EQ(MetricsWithoutTimes(zero), MetricsWithoutTimes(Reference()));
-  EXPECT_NE(MetricsWithoutTimes(smoothed), MetricsWithoutTimes(Reference()));
-}
-
-TEST(VitClassification, ResumesAfterSigkillToTheSameFinal) {
-  const std::string out = TempDir("killed");
-  Result killed = RunAndKillWhen(kTask, Args(out), [&] {
-    return fs::exists(out + "/checkpoint/step_000000020.json");
-  });
-  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.stderr_text;
-  EXPECT_EQ(ReadJson(out + "/run.json")["status"], "running");
-  Result resumed = RunTask(kTask, Args(out));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.stderr_text;
-  EXPECT_THAT(resumed.stderr_text, HasSubstr("resuming from the checkpoint at step"));
-  EXPECT_EQ(ReadJson(out + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
-  EXPECT_EQ(MetricsWithoutTimes(out), MetricsWithoutTimes(Reference()));
-  // Completed: not trained again.
-  Result again = RunTask(kTask, Args(out));
-  EXPECT_EQ(again.exit_code, 0);
-  EXPECT_THAT(again.stderr_text, HasSubstr("already completed"));
-}
-
-TEST(VitClassification, CorruptCheckpointIsReportedAndAnEarlierOneUsed) {
-  const std::string out = TempDir("corrupt_checkpoint");
-  RunAndKillWhen(kTask, Args(out), [&] { return fs::exists(out + "/checkpoint/step_000000030.json"); });
-  ASSERT_TRUE(fs::exists(out + "/checkpoint/step_000000030.pt"));
-  {
-    std::fstream f(out + "/checkpoint/step_000000030.pt", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(200);
-    f.write("garbage!", 8);
-  }
-  Result resumed = RunTask(kTask, Args(out));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.stderr_text;
-  EXPECT_THAT(resumed.stderr_text, HasSubstr("step_000000030.pt is missing or corrupt"));
-  EXPECT_THAT(resumed.stderr_text, HasSubstr("resuming from the checkpoint at step 20"));
-  EXPECT_EQ(ReadJson(out + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
-}
-
-TEST(VitClassification, BadInputExitsTwoAndNamesTheProblem) {
-  Result r = RunTask(kTask, Args(TempDir("bad1"), {"--optimizer=adam"}));
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.stderr_text, HasSubstr("--optimizer=adam"));
-  EXPECT_THAT(r.stderr_text, HasSubstr("adamw"));
-  r = RunTask(kTask, Args(TempDir("bad2"), {"--smoothing=window", "--smoothing_alpha=-0.1"}));
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.stderr_text, HasSubstr("--smoothing_alpha"));
-  EXPECT_THAT(r.stderr_text, HasSubstr("[0, 1]"));
-
-  r = RunTask(kTask, Args(TempDir("bad3"), {"--data=" + TempDir("no_such_dir")}));
+TEST(VitClassificationData, MissingOrTruncatedDataExitsTwo) {
+  Result r = RunTask("vit_classification",
+                     {"--preset=smoke", "--out=" + TempDir("missing"), "--data=" + TempDir("no_such_dir")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("not found"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("dataset-fashion-mnist"));
 
   const std::string truncated = TempDir("truncated_data");
   fs::create_directories(truncated);
@@ -134,25 +23,11 @@ TEST(VitClassification, BadInputExitsTwoAndNamesTheProblem) {
     fs::copy_file(std::string("/usr/share/datasets/fashion-mnist/") + name, truncated + "/" + name);
   }
   fs::resize_file(truncated + "/train-images-idx3-ubyte.gz", 100000);
-  r = RunTask(kTask, Args(TempDir("bad4"), {"--data=" + truncated}));
+  r = RunTask("vit_classification",
+              {"--preset=smoke", "--out=" + TempDir("truncated"), "--data=" + truncated});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("train-images-idx3-ubyte.gz"));
-
-  // A run directory holding another configuration is refused and left as it was.
-  const std::string before = ReadText(Reference() + "/run.json");
-  r = RunTask(kTask, Args(Reference(), {"--seed=5"}));
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.stderr_text, HasSubstr("another configuration"));
-  EXPECT_EQ(ReadText(Reference() + "/run.json"), before);
-}
-
-TEST(VitClassification, DivergenceIsRecordedAndExitsThree) {
-  const std::string out = TempDir("diverged");
-  Result r = RunTask(kTask, Args(out, {"--optimizer=sgd", "--lr=1e12"}));
-  EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
-  nlohmann::json run = ReadJson(out + "/run.json");
-  EXPECT_EQ(run["status"], "diverged");
-  EXPECT_TRUE(run.contains("diverged_at_step"));
+  EXPECT_FALSE(fs::exists(TempDir("truncated") + "/run.json"));
 }
 
 }  // namespace

