@@ -18,6 +18,7 @@
 #include "optimizers/kernels.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/window_smoothing.h"
+#include "tasks/blas.h"
 
 namespace {
 
@@ -203,7 +204,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
   void PrintTargets() const {
-    std::printf("\nTargets (same process, same parameter set, 1 thread):\n");
+    std::printf("\nTargets (same process, same parameter set, 1 thread, %s BLAS kernels):\n",
+                gs::tasks::BlasCoreName().c_str());
     for (const char* width : {"512", "128"}) {
       auto t = [&](const std::string& name) {
         auto it = times_.find(name + "/" + width + "/real_time");
@@ -246,6 +248,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/blas.h)
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;

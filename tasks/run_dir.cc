@@ -1,5 +1,7 @@
 #include "tasks/run_dir.h"
 
+#include "tasks/blas.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -74,6 +76,7 @@ nlohmann::json Versions() {
 #elif defined(__GNUC__)
   v["compiler"] = absl::StrCat("gcc ", __VERSION__);
 #endif
+  v["blas_kernels"] = BlasCoreName();
   const char* commit = std::getenv("GS_SUITE_COMMIT");
   v["suite_commit"] = commit != nullptr ? commit : "unknown";
   return v;

@@ -1,0 +1,34 @@
+#include "tasks/blas.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace gs::tasks {
+
+std::string BlasCoreName() {
+  using CoreNameFn = char* (*)();
+  auto fn = reinterpret_cast<CoreNameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return fn != nullptr ? std::string(fn()) : std::string("unknown");
+}
+
+void UseFastBlasKernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("GS_BLAS_REEXEC") != nullptr) {
+    return;
+  }
+  const std::string core = BlasCoreName();
+  const bool generic = core == "Prescott" || core == "Core2" || core == "Nehalem" ||
+                       core == "Katmai" || core == "Coppermine" || core == "Northwood";
+#if defined(__x86_64__)
+  if (generic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+    setenv("GS_BLAS_REEXEC", "1", 1);  // never loop
+    execv("/proc/self/exe", argv);
+    // execv failed: carry on with the generic kernels.
+  }
+#endif
+}
+
+}  // namespace gs::tasks

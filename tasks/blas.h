@@ -1,0 +1,22 @@
+// OpenBLAS picks its kernels by processor model when it loads. 0.3.21 (Debian 12) does
+// not know recent Xeons and falls back to its generic Prescott kernels, 3-4x slower at
+// every matmul. Where the environment leaves OPENBLAS_CORETYPE unset and that fallback
+// happened on a processor with AVX2 and FMA, the process re-executes itself with
+// OPENBLAS_CORETYPE=Haswell (OpenBLAS's mature AVX2 kernels). An OPENBLAS_CORETYPE the
+// environment sets is always kept.
+#ifndef GS_TASKS_BLAS_H_
+#define GS_TASKS_BLAS_H_
+
+#include <string>
+
+namespace gs::tasks {
+
+// Call first thing in main(); returns only if no re-execution was needed or possible.
+void UseFastBlasKernels(char** argv);
+
+// The kernel family OpenBLAS runs ("Haswell", "Prescott", ...), or "unknown".
+std::string BlasCoreName();
+
+}  // namespace gs::tasks
+
+#endif  // GS_TASKS_BLAS_H_
