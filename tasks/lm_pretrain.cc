@@ -29,11 +29,7 @@ Preset MakePreset(const std::string& name) {
     p.model.context = 32;
     p.batch = 8;
     p.val_windows = 64;
-    p.schedule.steps = 40;
-    p.schedule.eval_every = 20;
-    p.schedule.checkpoint_every = 10;
-    p.schedule.log_every = 10;
-    p.schedule.warmup = 5;
+    p.schedule = StepPlan(40, 20, 10, 10, 5);
   } else if (name == "quick") {
     p.model.width = 128;
     p.model.heads = 4;
@@ -41,11 +37,7 @@ Preset MakePreset(const std::string& name) {
     p.batch = 32;
     p.val_windows = 0;
     // About 5 minutes on one core here (1.1 steps/s); see README for what it reaches.
-    p.schedule.steps = 340;
-    p.schedule.eval_every = 170;
-    p.schedule.checkpoint_every = 170;
-    p.schedule.log_every = 10;
-    p.schedule.warmup = 30;
+    p.schedule = StepPlan(340, 170, 170, 10, 30);
   } else {  // paper: nanochat-like depth and width for a GPU
     p.model.width = 768;
     p.model.heads = 12;
@@ -53,11 +45,7 @@ Preset MakePreset(const std::string& name) {
     p.model.context = 512;
     p.batch = 64;
     p.val_windows = 0;
-    p.schedule.steps = 20000;
-    p.schedule.eval_every = 1000;
-    p.schedule.checkpoint_every = 1000;
-    p.schedule.log_every = 100;
-    p.schedule.warmup = 1000;
+    p.schedule = StepPlan(20000, 1000, 1000, 100, 1000);
   }
   p.schedule.weight_decay = 0.1;
   p.schedule.clip = 1.0;

@@ -41,6 +41,19 @@ struct Schedule {
   std::map<std::string, double> lr;  // default learning rate per base optimizer
 };
 
+// A preset's step counts: total steps, evaluation, checkpoint and logging intervals,
+// warm-up steps; the other fields keep their defaults.
+inline Schedule StepPlan(int64_t steps, int64_t eval_every, int64_t checkpoint_every,
+                         int64_t log_every, int64_t warmup) {
+  Schedule s;
+  s.steps = steps;
+  s.eval_every = eval_every;
+  s.checkpoint_every = checkpoint_every;
+  s.log_every = log_every;
+  s.warmup = warmup;
+  return s;
+}
+
 // The learning-rate multiplier at `step` (0-based) of `total`.
 double LrScale(const Schedule& schedule, int64_t step, int64_t total);
 
