@@ -66,8 +66,8 @@ class Task {
   virtual PrimaryMetric primary() const = 0;
   virtual std::vector<std::string> chains() const { return {"blocks"}; }
 
-  // Loads data and builds the model for config.preset (the global generator is seeded
-  // with the seed before). User-caused problems (missing or corrupt data) are
+  // Loads data and builds the model for config.preset on config.device (the global
+  // generator is seeded with the seed before); batches go to that device. User-caused problems (missing or corrupt data) are
   // NotFound or InvalidArgument.
   virtual absl::Status Setup(const RunConfig& config) = 0;
   virtual const Schedule& schedule() const = 0;

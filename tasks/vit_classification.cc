@@ -73,7 +73,9 @@ class VitClassification : public Task {
     test_images_ = test->images.slice(0, 0, preset_.test_examples).sub(mean).div_(std);
     test_labels_ = test->labels.slice(0, 0, preset_.test_examples);
     seed_ = config.seed;
+    device_ = torch::Device(config.device);
     model_ = models::ViT(preset_.model);
+    model_->to(device_);
     return absl::OkStatus();
   }
 
@@ -99,8 +101,8 @@ class VitClassification : public Task {
       order_epoch_ = epoch;
     }
     const at::Tensor index = order_.slice(0, offset, offset + preset_.batch);
-    return torch::cross_entropy_loss(model_->forward(train_images_.index_select(0, index)),
-                                     train_labels_.index_select(0, index));
+    return torch::cross_entropy_loss(model_->forward(train_images_.index_select(0, index).to(device_)),
+                                     train_labels_.index_select(0, index).to(device_));
   }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {
@@ -109,8 +111,8 @@ class VitClassification : public Task {
     const int64_t n = test_images_.size(0);
     for (int64_t start = 0; start < n; start += 500) {
       const int64_t end = std::min(n, start + 500);
-      at::Tensor logits = model_->forward(test_images_.slice(0, start, end));
-      at::Tensor labels = test_labels_.slice(0, start, end);
+      at::Tensor logits = model_->forward(test_images_.slice(0, start, end).to(device_));
+      at::Tensor labels = test_labels_.slice(0, start, end).to(device_);
       loss += torch::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum).item<double>();
       correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     }
@@ -122,6 +124,7 @@ class VitClassification : public Task {
   models::ViT model_{nullptr};
   at::Tensor train_images_, train_labels_, test_images_, test_labels_;
   int64_t seed_ = 0;
+  torch::Device device_ = torch::kCPU;
   at::Tensor order_;
   int64_t order_epoch_ = -1;
 };
