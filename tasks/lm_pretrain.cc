@@ -47,7 +47,7 @@ Preset MakePreset(const std::string& name) {
     p.val_windows = 0;
     p.schedule = StepPlan(20000, 1000, 1000, 100, 1000);
   }
-  p.schedule.weight_decay = 0.1;
+  p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.1}, {"muon", 0.1}};
   p.schedule.clip = 1.0;
   // AdamW from a small sweep on quick (README); SGD and Muon not yet swept.
   p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.02}};

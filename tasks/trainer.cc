@@ -99,6 +99,8 @@ int Run::Main() {
                                             config_.optimizer, "': pass --lr"));
   }
 
+  const auto decay = schedule.weight_decay.find(config_.optimizer);
+  const double weight_decay = decay == schedule.weight_decay.end() ? 0.0 : decay->second;
   nlohmann::json flags = {{"optimizer", config_.optimizer},
                           {"lr", lr},
                           {"seed", config_.seed},
@@ -109,7 +111,7 @@ int Run::Main() {
                           {"threads", config_.threads},
                           {"device", config_.device},
                           {"data", config_.data},
-                          {"weight_decay", schedule.weight_decay},
+                          {"weight_decay", weight_decay},
                           {"warmup", schedule.warmup},
                           {"clip", schedule.clip},
                           {"task", task_.Describe()}};
@@ -163,7 +165,7 @@ int Run::Main() {
 
   torch::nn::Module& model = task_.model();
   OptimizerConfig optimizer_config = config_.ToOptimizerConfig(lr, task_.chains());
-  optimizer_config.base.weight_decay = schedule.weight_decay;
+  optimizer_config.base.weight_decay = weight_decay;
   auto optimizer = CreateOptimizer(NamedParameters(model), optimizer_config);
   if (!optimizer.ok()) return Fail(kExitBadInput, std::string(optimizer.status().message()));
   DepthOptimizer& opt = **optimizer;

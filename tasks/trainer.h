@@ -37,8 +37,10 @@ struct Schedule {
   int64_t warmup = 10;          // linear warm-up steps, then cosine decay
   double final_lr_fraction = 0.1;  // the cosine ends at this fraction of the peak
   double clip = 1.0;            // global gradient-norm clip; 0 turns it off
-  double weight_decay = 0.0;    // decoupled weight decay for the base optimizer
   std::map<std::string, double> lr;  // default learning rate per base optimizer
+  // Weight decay per base optimizer, as each defines it: decoupled for AdamW and Muon,
+  // an L2 term in the gradient for SGD (so a much smaller number). Others get 0.
+  std::map<std::string, double> weight_decay;
 };
 
 // A preset's step counts: total steps, evaluation, checkpoint and logging intervals,
