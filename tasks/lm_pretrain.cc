@@ -95,8 +95,7 @@ class LmPretrain : public Task {
 
   at::Tensor TrainLoss(int64_t step) override {
     // Random windows drawn from (seed, step) alone, so a resumed run sees the same.
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(
-        static_cast<uint64_t>(seed_) * 1000003ULL + 7919ULL * static_cast<uint64_t>(step) + 1);
+    at::Generator generator = StreamGenerator(seed_, 7919ULL * static_cast<uint64_t>(step) + 1);
     const int64_t context = preset_.model.context;
     at::Tensor starts = torch::randint(train_.size(0) - context - 1, {preset_.batch}, generator,
                                        torch::kLong);

@@ -49,11 +49,6 @@ absl::Status Check(bool ok, const char* flag, const std::string& value, const ch
       absl::StrCat("--", flag, "=", value, " is not allowed; use ", allowed));
 }
 
-std::string Number(double v) {
-  std::string s = absl::StrCat(v);
-  return s;
-}
-
 }  // namespace
 
 std::string UserWorkspace() {
@@ -63,7 +58,7 @@ std::string UserWorkspace() {
 
 std::string RunConfig::SmoothingTag() const {
   if (smoothing == "none") return "none";
-  return absl::StrCat(smoothing, "-a", Number(smoothing_alpha), "-r", window_radius, "-",
+  return absl::StrCat(smoothing, "-a", absl::StrCat(smoothing_alpha), "-r", window_radius, "-",
                       smoothing_kernel, "-", smoothing_variant, "-", smoothing_scope, "-",
                       smoothing_target);
 }
@@ -122,12 +117,12 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   const std::vector<std::string> optimizers = BaseOptimizers().Names();
   GS_RETURN_IF_ERROR(OneOf("optimizer", c.optimizer, optimizers));
   if (c.lr) {
-    GS_RETURN_IF_ERROR(Check(std::isfinite(*c.lr) && *c.lr > 0, "lr", Number(*c.lr),
+    GS_RETURN_IF_ERROR(Check(std::isfinite(*c.lr) && *c.lr > 0, "lr", absl::StrCat(*c.lr),
                              "a finite number > 0"));
   }
   GS_RETURN_IF_ERROR(OneOf("smoothing", c.smoothing, {"none", "window"}));
   GS_RETURN_IF_ERROR(Check(c.smoothing_alpha >= 0 && c.smoothing_alpha <= 1, "smoothing_alpha",
-                           Number(c.smoothing_alpha), "a number in [0, 1]"));
+                           absl::StrCat(c.smoothing_alpha), "a number in [0, 1]"));
   GS_RETURN_IF_ERROR(Check(c.window_radius >= 1, "window_radius",
                            absl::StrCat(c.window_radius), "an integer >= 1"));
   GS_RETURN_IF_ERROR(OneOf("smoothing_kernel", c.smoothing_kernel, {"box", "triangle", "gaussian"}));

@@ -289,6 +289,11 @@ int Run::Main() {
 
 }  // namespace
 
+at::Generator StreamGenerator(int64_t seed, uint64_t stream) {
+  return at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed) * 1000003ULL +
+                                                  stream);
+}
+
 double LrScale(const Schedule& schedule, int64_t step, int64_t total) {
   if (step < schedule.warmup) return static_cast<double>(step + 1) / schedule.warmup;
   const double span = std::max<int64_t>(1, total - schedule.warmup);

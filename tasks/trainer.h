@@ -56,6 +56,10 @@ inline Schedule StepPlan(int64_t steps, int64_t eval_every, int64_t checkpoint_e
   return s;
 }
 
+// A generator for the random draws of one stream of a run (an epoch's order, a step's
+// batch): seeded from (seed, stream) alone, so a resumed run draws the same.
+at::Generator StreamGenerator(int64_t seed, uint64_t stream);
+
 // The learning-rate multiplier at `step` (0-based) of `total`.
 double LrScale(const Schedule& schedule, int64_t step, int64_t total);
 

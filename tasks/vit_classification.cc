@@ -95,9 +95,7 @@ class VitClassification : public Task {
     if (epoch != order_epoch_) {
       // A permutation per epoch from (seed, epoch): the batch of a step does not depend
       // on what ran before, so a resumed run sees the same batches.
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(
-          static_cast<uint64_t>(seed_) * 1000003ULL + static_cast<uint64_t>(epoch));
-      order_ = torch::randperm(n, generator, torch::kLong);
+      order_ = torch::randperm(n, StreamGenerator(seed_, static_cast<uint64_t>(epoch)), torch::kLong);
       order_epoch_ = epoch;
     }
     const at::Tensor index = order_.slice(0, offset, offset + preset_.batch);

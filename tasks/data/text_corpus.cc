@@ -42,12 +42,11 @@ absl::StatusOr<std::string> FindMobyDick() {
     tried.push_back(path);
     return std::filesystem::is_regular_file(path);
   };
-  for (const char* env : {"BUILD_WORKSPACE_DIRECTORY", "TEST_SRCDIR"}) {
-    const char* dir = std::getenv(env);
-    if (dir == nullptr) continue;
-    std::string base = dir;
-    if (std::string(env) == "TEST_SRCDIR") base += "/gradient_smoothing";
-    if (candidate(base)) return tried.back();
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");  // bazel run
+  const char* runfiles = std::getenv("TEST_SRCDIR");                  // bazel test
+  if (workspace != nullptr && candidate(workspace)) return tried.back();
+  if (runfiles != nullptr && candidate(std::string(runfiles) + "/gradient_smoothing")) {
+    return tried.back();
   }
   if (candidate(std::filesystem::current_path().string())) return tried.back();
   return absl::NotFoundError(absl::StrCat("the Moby Dick text is not installed (looked in ",
