@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/torch_module.h"
+#include "tasks/blas.h"
 #include "tasks/checkpoint.h"
 #include "tasks/run_dir.h"
 
@@ -385,6 +386,11 @@ int RunTask(Task& task, int argc, char** argv) {
   } catch (const std::exception& e) {
     return Fail(kExitFailed, e.what());
   }
+}
+
+int TaskMain(std::unique_ptr<Task> task, int argc, char** argv) {
+  UseFastBlasKernels(argv);
+  return RunTask(*task, argc, argv);
 }
 
 }  // namespace gs::tasks
