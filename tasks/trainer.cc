@@ -1,6 +1,7 @@
 #include "tasks/trainer.h"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -110,6 +111,9 @@ int Run::Finish(const std::string& status, int code) {
   // Forward, backward and optimizer step only (no evaluation or checkpoints), over the
   // steps this process ran.
   if (timed_steps_ > 0) run_["seconds_per_step"] = step_seconds_ / timed_steps_;
+  // Peak resident memory of this process (Linux reports kilobytes).
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) run_["peak_resident_bytes"] = int64_t{usage.ru_maxrss} * 1024;
   if (absl::Status s = WriteRunJson(); !s.ok()) return Fail(kExitFailed, std::string(s.message()));
   return code;
 }
