@@ -226,7 +226,7 @@ Section OverheadTable(const Summary& summary) {
   table.title = "Seconds per step with and without smoothing";
   table.header = {"Task", "Preset", "Optimizer", "Smoothing", "s/step (none)", "s/step (smoothed)",
                   "Ratio"};
-  table.align = "lllllrr";
+  table.align = "llllrrr";
   auto seconds = [](const Row& r) {
     std::vector<double> x;
     for (const Run* run : r.runs) {
