@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -376,9 +378,28 @@ absl::StatusOr<FigureSet> WriteFigures(const Summary& summary, const std::string
   CurveSpecs(summary, &specs);
   AlphaSpecs(summary, &specs);
   DepthSpecs(summary, &specs, &set.warnings);
-  if (specs.empty()) return set;
   const std::string dir = out_dir + "/figures";
   std::error_code error;
+  std::set<std::string> written;
+  // Images, data and scripts of an earlier report that this one does not have go, so
+  // the folder always matches index.md; other files are left alone.
+  auto remove_stale = [&] {
+    if (!fs::is_directory(dir, error)) return;
+    std::vector<fs::path> stale;
+    for (const auto& entry : fs::directory_iterator(dir, error)) {
+      const std::string name = entry.path().filename().string();
+      const std::string ext = entry.path().extension().string();
+      const bool ours = (absl::StartsWith(name, "curve_") || absl::StartsWith(name, "alpha_") ||
+                         absl::StartsWith(name, "depth_cka_")) &&
+                        (ext == ".png" || ext == ".svg" || ext == ".dat" || ext == ".gp");
+      if (ours && !written.count(name)) stale.push_back(entry.path());
+    }
+    for (const fs::path& path : stale) fs::remove(path, error);
+  };
+  if (specs.empty()) {
+    remove_stale();
+    return set;
+  }
   fs::create_directories(dir, error);
   if (error) {
     return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
@@ -397,16 +418,21 @@ absl::StatusOr<FigureSet> WriteFigures(const Summary& summary, const std::string
     f.script = "figures/" + s.name + ".gp";
     if (absl::Status st = WriteFileAtomic(out_dir + "/" + f.data, s.data); !st.ok()) return st;
     if (absl::Status st = WriteFileAtomic(out_dir + "/" + f.script, Script(s)); !st.ok()) return st;
+    written.insert(s.name + ".dat");
+    written.insert(s.name + ".gp");
     if (!gnuplot.empty()) {
       const std::string problem = Draw(gnuplot, dir, s.name);
       if (problem.empty()) {
         f.drawn = true;
+        written.insert(s.name + ".png");
+        written.insert(s.name + ".svg");
       } else {
         set.warnings.push_back(absl::StrCat(f.script, ": ", problem));
       }
     }
     set.figures.push_back(std::move(f));
   }
+  remove_stale();
   return set;
 }
 

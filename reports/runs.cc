@@ -147,9 +147,11 @@ std::string Relative(const fs::path& path, const fs::path& root) {
 }
 
 void Walk(const fs::path& dir, const fs::path& root, const std::set<fs::path>& skip,
-          RunSet* set) {
+          std::set<fs::path>* visited, RunSet* set) {
   const std::string rel = Relative(dir, root);
   std::error_code error;
+  // Symbolic links may lead back up the tree; read each folder once.
+  if (!visited->insert(fs::weakly_canonical(dir, error)).second) return;
   if (fs::exists(dir / "run.json", error)) {
     absl::StatusOr<Run> run = ReadRun(dir.string(), rel, &set->warnings);
     if (run.ok()) {
@@ -178,7 +180,7 @@ void Walk(const fs::path& dir, const fs::path& root, const std::set<fs::path>& s
     return;
   }
   std::sort(subdirs.begin(), subdirs.end());
-  for (const fs::path& sub : subdirs) Walk(sub, root, skip, set);
+  for (const fs::path& sub : subdirs) Walk(sub, root, skip, visited, set);
 }
 
 }  // namespace
@@ -284,7 +286,8 @@ absl::StatusOr<RunSet> ReadRuns(const std::string& results_dir,
   std::set<fs::path> skipped;
   for (const std::string& s : skip) skipped.insert(fs::weakly_canonical(s, error));
   RunSet set;
-  Walk(root, root, skipped, &set);
+  std::set<fs::path> visited;
+  Walk(root, root, skipped, &visited, &set);
   return set;
 }
 

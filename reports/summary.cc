@@ -16,13 +16,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-int PresetRank(const std::string& preset) {
-  if (preset == "smoke") return 0;
-  if (preset == "quick") return 1;
-  if (preset == "paper") return 2;
-  return 3;
-}
-
 std::string Canonical(const std::map<std::string, std::string>& config) {
   std::string s;
   for (const auto& [k, v] : config) absl::StrAppend(&s, k, "=", v, "\n");
@@ -61,6 +54,13 @@ using RowKey = std::tuple<std::string, int, std::string, int, std::string, std::
                           std::string, std::string, std::string>;
 
 }  // namespace
+
+int PresetRank(const std::string& preset) {
+  if (preset == "smoke") return 0;
+  if (preset == "quick") return 1;
+  if (preset == "paper") return 2;
+  return 3;
+}
 
 int OptimizerRank(const std::string& optimizer) {
   if (optimizer == "sgd") return 0;

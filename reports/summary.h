@@ -48,6 +48,8 @@ std::string SummaryCsv(const Summary& summary);
 std::string FormatNumber(double v);
 std::string FormatNumber(const std::optional<double>& v);
 
+// Display order: smoke, quick, paper, then other presets.
+int PresetRank(const std::string& preset);
 // Display order: sgd, adamw, muon, then other names alphabetically.
 int OptimizerRank(const std::string& optimizer);
 // none, the default tag, then other tags alphabetically.

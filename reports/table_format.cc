@@ -114,6 +114,9 @@ Section MainTables(const Summary& summary) {
     if (!by_preset.count(r.preset)) presets.push_back(r.preset);
     by_preset[r.preset].push_back(&r);
   }
+  std::sort(presets.begin(), presets.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(PresetRank(a), a) < std::make_pair(PresetRank(b), b);
+  });
   for (const std::string& preset : presets) {
     const std::vector<const Row*>& rows = by_preset[preset];
     std::vector<std::string> optimizers;

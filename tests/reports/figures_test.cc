@@ -143,6 +143,25 @@ TEST(Figures, MissingOrFailingGnuplotIsAWarning) {
   EXPECT_THAT(set->warnings[0], HasSubstr("gnuplot exited with 1"));
 }
 
+TEST(Figures, AFigureThatIsGoneFromTheResultsIsRemoved) {
+  const std::string out = TempDir("stale");
+  ASSERT_TRUE(WriteFigures(Summarize(ExampleRuns()), out, FindGnuplot()).ok());
+  const std::string alpha = out + "/figures/alpha_vit_classification_quick";
+  ASSERT_TRUE(fs::exists(alpha + ".png"));
+  gs::testing::WriteText(out + "/figures/my_notes.txt", "kept");
+  // Without the alpha 0.1 runs there is a single alpha: no alpha figure any more.
+  std::vector<reports::Run> fewer;
+  for (const reports::Run& r : ExampleRuns()) {
+    if (r.smoothing_alpha != 0.1) fewer.push_back(r);
+  }
+  absl::StatusOr<FigureSet> set = WriteFigures(Summarize(fewer), out, FindGnuplot());
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->figures.size(), 5u);
+  for (const char* ext : {".png", ".svg", ".dat", ".gp"}) EXPECT_FALSE(fs::exists(alpha + ext));
+  EXPECT_TRUE(fs::exists(out + "/figures/curve_train_loss_lm_pretrain_quick.png"));
+  EXPECT_EQ(ReadText(out + "/figures/my_notes.txt"), "kept");
+}
+
 TEST(Figures, NothingToDrawWritesNothing) {
   const std::string out = TempDir("nothing");
   absl::StatusOr<FigureSet> set = WriteFigures(Summary{}, out, FindGnuplot());

@@ -148,6 +148,15 @@ TEST(Runs, BrokenPartialAndForeignFoldersAreWarnings) {
   for (size_t i = 1; i < set->runs.size(); ++i) EXPECT_LT(set->runs[i - 1].path, set->runs[i].path);
 }
 
+TEST(Runs, SymbolicLinkLoopsAreReadOnce) {
+  const std::string root = TempDir("loop");
+  WriteRun(root + "/a/run", FakeRun{});
+  fs::create_directory_symlink(root, root + "/a/back_up");
+  absl::StatusOr<RunSet> set = ReadRuns(root);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->runs.size(), 1u);
+}
+
 TEST(Runs, SkipListAndErrors) {
   const std::string root = TempDir("skip");
   WriteRun(root + "/keep", FakeRun{});
