@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -121,6 +122,8 @@ std::string Script(const Spec& s) {
 // renames them; returns "" or what went wrong.
 std::string Draw(const std::string& gnuplot, const std::string& dir, const std::string& name) {
   const std::string log = absl::StrCat(dir, "/", name, ".log.tmp");
+  const std::string script = name + ".gp";
+  // The child only makes async-signal-safe calls: the caller (the suite) may have threads.
   const pid_t pid = fork();
   if (pid < 0) return "fork failed";
   if (pid == 0) {
@@ -131,13 +134,13 @@ std::string Draw(const std::string& gnuplot, const std::string& dir, const std::
       dup2(fd, 2);
       close(fd);
     }
-    const std::string script = name + ".gp";
     execl(gnuplot.c_str(), gnuplot.c_str(), "-e", "suffix='.tmp'", script.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   absl::StatusOr<std::string> output = ReadFile(log);
   std::remove(log.c_str());
   const std::string base = absl::StrCat(dir, "/", name);
