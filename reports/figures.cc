@@ -178,8 +178,9 @@ void CurveSpecs(const Summary& summary, std::vector<Spec>* specs) {
   }
   for (const auto& key : keys) {
     const auto& [task, preset, metric] = key;
-    const std::vector<std::pair<std::string, std::vector<CurvePoint> Run::*>> kinds = {
-        {"train_loss", &Run::train_loss}, {metric, &Run::primary}};
+    std::vector<std::pair<std::string, std::vector<CurvePoint> Run::*>> kinds = {
+        {"train_loss", &Run::train_loss}};
+    if (metric != "train_loss") kinds.push_back({metric, &Run::primary});
     for (const auto& [what, curve] : kinds) {
       Spec s;
       s.name = Sanitize(absl::StrCat("curve_", what, "_", task, "_", preset));
