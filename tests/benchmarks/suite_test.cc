@@ -58,7 +58,7 @@ pid_t StartSuite(const std::vector<std::string>& args, const std::string& log) {
       std::string(std::getenv("TEST_SRCDIR")) + "/gradient_smoothing/benchmarks/suite";
   const pid_t pid = fork();
   if (pid == 0) {
-    std::freopen(log.c_str(), "w", stderr);
+    if (std::freopen(log.c_str(), "w", stderr) == nullptr) _exit(126);
     dup2(2, 1);
     std::vector<char*> argv{const_cast<char*>(binary.c_str())};
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
