@@ -1,7 +1,8 @@
 // //benchmarks:suite end to end over the real task binaries (smoke presets): runs land in
 // their directories and complete, a second invocation starts nothing, a bad grid or a
-// missing task binary stops everything before it starts, SIGTERM and SIGKILL of the suite
-// leave no task process behind and lose nothing, and a run another suite holds is waited for.
+// missing task binary stops everything before it starts, failed runs are listed and do not
+// stop the rest, SIGTERM and SIGKILL of the suite leave no task process behind and lose
+// nothing, and a run another suite holds is waited for.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -225,10 +226,10 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
   const std::string results = TmpDir("results_killed");
   const std::string grid = WriteGrid("seeds", R"({"experiments": [{"tasks": ["lm_pretrain"],
       "preset": "smoke", "optimizers": ["adamw"], "smoothing": [{"smoothing": "none"}],
-      "seeds": [0, 1, 2]}]})");
+      "seeds": [0, 1, 2], "flags": {"steps": 20}}]})");
   const std::vector<std::string> args = {"--grid=" + grid, "--results=" + results, "--no_report"};
   auto dir = [&](int seed) {
-    return results + "/lm_pretrain/smoke/adamw-none/seed" + std::to_string(seed);
+    return results + "/lm_pretrain/smoke/adamw-none-steps20/seed" + std::to_string(seed);
   };
 
   // SIGTERM once seed 0 has completed and seed 1 is running.
@@ -275,6 +276,43 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
   EXPECT_EQ(Count(ReadText(dir(0) + "/stderr.log"), "== suite "), 1);
   EXPECT_EQ(Count(ReadText(dir(1) + "/stderr.log"), "== suite "), 2);
   EXPECT_EQ(Count(ReadText(dir(2) + "/stderr.log"), "== suite "), 2);
+}
+
+TEST(Suite, FailedRunsAreListedAndDoNotStopTheRest) {
+  const std::string results = TmpDir("results_failed");
+  const std::string grid = WriteGrid("mixed", R"({"experiments": [
+      {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["sgd"],
+       "smoothing": [{"smoothing": "none"}], "seeds": [0], "flags": {"lr": 1e12}},
+      {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
+       "smoothing": [{"smoothing": "none"}], "seeds": [0, 1], "flags": {"steps": 20}}]})");
+  const std::string diverges = results + "/lm_pretrain/smoke/sgd-none-lr1e+12/seed0";
+  const std::string foreign = results + "/lm_pretrain/smoke/adamw-none-steps20/seed0";
+  const std::string fine = results + "/lm_pretrain/smoke/adamw-none-steps20/seed1";
+  // A directory holding another configuration's run: the task binary refuses it (exit 2).
+  fs::create_directories(foreign);
+  std::ofstream(foreign + "/run.json")
+      << R"({"task": "lm_pretrain", "config": {"steps": 7}, "status": "running"})";
+  const std::vector<std::string> args = {"--grid=" + grid, "--results=" + results};
+
+  Output out = RunSuite(args);
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("3 runs: 1 completed, 1 diverged, 0 skipped (done before), "
+                                  "1 failed; 3 task processes started"));
+  EXPECT_THAT(out.text, HasSubstr("diverged   lm_pretrain/smoke/sgd-none-lr1e+12/seed0"));
+  EXPECT_THAT(out.text, HasSubstr("FAILED     lm_pretrain/smoke/adamw-none-steps20/seed0  "
+                                  "exit code 2"));
+  EXPECT_THAT(out.text, HasSubstr("failed: " + foreign + " (exit code 2); log: " + foreign +
+                                  "/stderr.log"));
+  EXPECT_THAT(ReadText(foreign + "/stderr.log"), HasSubstr("another configuration"));
+  EXPECT_EQ(Status(diverges), "diverged");
+  EXPECT_EQ(Status(fine), "completed");
+  EXPECT_GT(fs::file_size(results + "/report/index.md"), 0u) << "the report comes all the same";
+
+  // Diverged and completed runs are done; the failed one is tried again.
+  out = RunSuite(args);
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("3 runs: 0 completed, 0 diverged, 2 skipped (done before), "
+                                  "1 failed; 1 task processes started"));
 }
 
 TEST(Suite, ARunLockedByAnotherSuiteIsWaitedFor) {
