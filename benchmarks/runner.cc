@@ -394,7 +394,7 @@ std::string PrimaryMetricText(const nlohmann::json& run) {
   if (!name.is_string() || !run.contains("final") || !run["final"].is_object()) return "";
   const nlohmann::json value = run["final"].value(name.get<std::string>(), nlohmann::json());
   if (!value.is_number()) return "";
-  return absl::StrFormat("%s %.4f", name.get<std::string>(), value.get<double>());
+  return absl::StrFormat("%s %.6g", name.get<std::string>(), value.get<double>());
 }
 
 SuiteResult RunAll(const std::vector<RunSpec>& runs, const RunnerOptions& options) {

@@ -239,6 +239,9 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
   const std::string seed0 = Stamp(dir(0) + "/run.json");
   const pid_t task1 = LockPid(dir(1));
   ASSERT_GT(task1, 0);
+  // The task process itself holds its run's lock (as fd 3), so the lock outlives neither.
+  EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(task1) + "/fd/3").string(),
+            dir(1) + "/suite.lock");
   kill(suite, SIGTERM);
   EXPECT_EQ(WaitExit(suite), 1);
   EXPECT_THAT(ReadText(TmpDir("term.log")), HasSubstr("stopped by"));
