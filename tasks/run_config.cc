@@ -32,8 +32,6 @@ ABSL_FLAG(std::string, out, "",
 ABSL_FLAG(int64_t, threads, 1, "intra-op and BLAS threads");
 ABSL_FLAG(std::string, device, "cpu", "cpu | cuda");
 ABSL_FLAG(std::string, data, "", "a data file instead of the task's default");
-ABSL_FLAG(std::string, cache_dir, "results/cache",
-          "caches shared between runs (relative paths resolve against the workspace)");
 
 namespace gs::tasks {
 namespace {
@@ -152,15 +150,9 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   if (out.empty()) {
     out = absl::StrCat("results/", task, "/", c.optimizer, "-", c.SmoothingTag(), "/seed", c.seed);
   }
-  auto resolve = [](const std::string& p) {
-    std::filesystem::path path(p);
-    if (path.is_relative()) path = std::filesystem::path(UserWorkspace()) / path;
-    return path.lexically_normal().string();
-  };
-  c.out = resolve(out);
-  const std::string cache_dir = absl::GetFlag(FLAGS_cache_dir);
-  GS_RETURN_IF_ERROR(Check(!cache_dir.empty(), "cache_dir", cache_dir, "a directory path"));
-  c.cache_dir = resolve(cache_dir);
+  std::filesystem::path path(out);
+  if (path.is_relative()) path = std::filesystem::path(UserWorkspace()) / path;
+  c.out = path.lexically_normal().string();
   return c;
 }
 

@@ -35,9 +35,6 @@ struct RunConfig {
   int64_t threads = 1;
   std::string device = "cpu";
   std::string data;  // a data file instead of the task's default, where the task has one
-  // Where tasks keep caches shared between runs (a trained feature classifier, a
-  // supervised start); resolved to an absolute path. Not part of a run's configuration.
-  std::string cache_dir;
 
   // "none", or every smoothing setting: "window-a0.2-r1-box-standard-all-update".
   std::string SmoothingTag() const;
