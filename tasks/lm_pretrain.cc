@@ -5,11 +5,12 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 
 #include "tasks/data/text_corpus.h"
 #include "tasks/models/gpt.h"
-#include "tasks/blas.h"
 #include "tasks/trainer.h"
+#include "tasks/lm_pretrain.h"
 
 namespace gs::tasks {
 namespace {
@@ -53,6 +54,8 @@ Preset MakePreset(const std::string& name) {
   p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.02}};
   return p;
 }
+
+constexpr int64_t kProbeWindows = 16;
 
 class LmPretrain : public Task {
  public:
@@ -114,6 +117,14 @@ class LmPretrain : public Task {
     return {{"val", {{"val_loss", loss}, {"val_bits_per_byte", loss / std::log(2.0)}}}};
   }
 
+  std::map<std::string, ChainTrace> ProbeDepth() override {
+    // The first validation windows, every token a sample: the same probe in every run.
+    ChainTrace trace;
+    const int64_t windows = std::min<int64_t>(val_.size(0), kProbeWindows);
+    model_->forward(val_.slice(0, 0, windows).slice(1, 0, preset_.model.context).to(device_), &trace);
+    return {{"blocks", trace}};
+  }
+
  private:
   // Mean next-byte cross-entropy over windows [N, context + 1].
   at::Tensor Loss(const at::Tensor& windows) {
@@ -132,10 +143,7 @@ class LmPretrain : public Task {
 };
 
 }  // namespace
-}  // namespace gs::tasks
 
-int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);
-  gs::tasks::LmPretrain task;
-  return gs::tasks::RunTask(task, argc, argv);
-}
+std::unique_ptr<Task> NewLmPretrain() { return std::make_unique<LmPretrain>(); }
+
+}  // namespace gs::tasks

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/models/vit.h"
-#include "tasks/blas.h"
 #include "tasks/trainer.h"
+#include "tasks/vit_classification.h"
 
 namespace gs::tasks {
 namespace {
@@ -52,6 +52,8 @@ Preset MakePreset(const std::string& name) {
   p.schedule.lr = {{"sgd", 0.2}, {"adamw", 4e-3}, {"muon", 0.02}};
   return p;
 }
+
+constexpr int64_t kProbeImages = 512;
 
 class VitClassification : public Task {
  public:
@@ -117,6 +119,13 @@ class VitClassification : public Task {
     return {{"test", {{"test_accuracy", static_cast<double>(correct) / n}, {"test_loss", loss / n}}}};
   }
 
+  std::map<std::string, ChainTrace> ProbeDepth() override {
+    // The first test images: the same probe batch in every run.
+    ChainTrace trace;
+    model_->forward(test_images_.slice(0, 0, kProbeImages).to(device_), &trace);
+    return {{"blocks", trace}};
+  }
+
  private:
   Preset preset_;
   models::ViT model_{nullptr};
@@ -128,10 +137,7 @@ class VitClassification : public Task {
 };
 
 }  // namespace
-}  // namespace gs::tasks
 
-int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);
-  gs::tasks::VitClassification task;
-  return gs::tasks::RunTask(task, argc, argv);
-}
+std::unique_ptr<Task> NewVitClassification() { return std::make_unique<VitClassification>(); }
+
+}  // namespace gs::tasks
