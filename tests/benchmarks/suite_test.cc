@@ -168,6 +168,13 @@ TEST(Suite, RunsEveryRunThenSkipsThemAndWritesTheReport) {
   }
   EXPECT_TRUE(fs::is_directory(results + "/cache"));
   EXPECT_GT(fs::file_size(results + "/report/index.md"), 0u);
+  EXPECT_THAT(first.text, HasSubstr("suite: report of 4 runs: " + results + "/report/index.md"));
+  EXPECT_THAT(first.text, HasSubstr("tables: " + results + "/report/tables.md"));
+  EXPECT_TRUE(fs::exists(results + "/report/tables.md"));
+  // One summary row per task and smoothing setting (and the header).
+  const std::string summary = ReadText(results + "/report/summary.csv");
+  EXPECT_EQ(Count(summary, "\n"), 5) << summary;
+  EXPECT_EQ(Count(summary, "\nlm_pretrain,smoke,adamw,"), 2) << summary;
 
   std::vector<std::string> before;
   for (const std::string& f : files) before.push_back(Stamp(f));
