@@ -17,6 +17,9 @@ namespace gs::models {
 // Differentiable. float32 CPU tensors use the kernel; others the eager reference.
 at::Tensor FusedAttention(const at::Tensor& qkv, int64_t heads, bool causal);
 
+// What the models call: the kernel where it is faster (causal), else the eager formula.
+at::Tensor Attention(const at::Tensor& qkv, int64_t heads, bool causal);
+
 // The eager formula (permutes, matmuls, softmax): the kernel's reference and fallback.
 at::Tensor ReferenceAttention(const at::Tensor& qkv, int64_t heads, bool causal);
 
