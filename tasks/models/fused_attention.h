@@ -18,7 +18,7 @@ namespace gs::models {
 at::Tensor FusedAttention(const at::Tensor& qkv, int64_t heads, bool causal);
 
 // What the models call: the kernel where it is faster (causal), else the eager formula.
-at::Tensor Attention(const at::Tensor& qkv, int64_t heads, bool causal);
+at::Tensor AttentionCore(const at::Tensor& qkv, int64_t heads, bool causal);
 
 // The eager formula (permutes, matmuls, softmax): the kernel's reference and fallback.
 at::Tensor ReferenceAttention(const at::Tensor& qkv, int64_t heads, bool causal);

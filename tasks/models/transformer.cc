@@ -14,7 +14,7 @@ AttentionImpl::AttentionImpl(int64_t width, int64_t heads_)
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, bool causal) {
-  return proj(Attention(qkv(x), heads, causal));
+  return proj(AttentionCore(qkv(x), heads, causal));
 }
 
 MlpImpl::MlpImpl(int64_t width, int64_t hidden)
