@@ -12,13 +12,15 @@ namespace gs::rl {
 namespace {
 
 // Two prompt groups of G = 3: rewards {1, 0, 0} and {1, 1, 1}.
-at::Tensor Rewards() { return torch::tensor({1.0, 0.0, 0.0, 1.0, 1.0, 1.0}).view({2, 3}); }
+at::Tensor Rewards() {
+  return torch::tensor({1.0, 0.0, 0.0, 1.0, 1.0, 1.0}, torch::kDouble).view({2, 3});
+}
 
 TEST(GroupAdvantages, CenteredIsRewardMinusGroupMean) {
   // Group 0: mean 1/3, so A = {2/3, -1/3, -1/3}; group 1: all equal, A = 0.
   at::Tensor a = GroupAdvantages(Rewards(), AdvantageMode::kCentered);
   at::Tensor expected =
-      torch::tensor({2.0 / 3, -1.0 / 3, -1.0 / 3, 0.0, 0.0, 0.0}).view({2, 3});
+      torch::tensor({2.0 / 3, -1.0 / 3, -1.0 / 3, 0.0, 0.0, 0.0}, torch::kDouble).view({2, 3});
   EXPECT_TRUE(torch::allclose(a, expected, 0, 1e-12)) << a;
 }
 
@@ -27,7 +29,7 @@ TEST(GroupAdvantages, NormalizedDividesByTheUnbiasedStd) {
   // gives variance 1/3, std 1/sqrt(3). With eps 0: A = {2/sqrt(3), -1/sqrt(3), -1/sqrt(3)}.
   at::Tensor a = GroupAdvantages(Rewards().slice(0, 0, 1), AdvantageMode::kNormalized, 0.0);
   const double s = std::sqrt(3.0);
-  EXPECT_TRUE(torch::allclose(a, torch::tensor({2 / s, -1 / s, -1 / s}).view({1, 3}), 0, 1e-12)) << a;
+  EXPECT_TRUE(torch::allclose(a, torch::tensor({2 / s, -1 / s, -1 / s}, torch::kDouble).view({1, 3}), 0, 1e-12)) << a;
   // Group 1 has std 0: with eps the advantages are 0 / eps = 0, not NaN. Group 0 with
   // eps 1e-4: (2/3) / (0.5773503 + 0.0001) = 1.1545005.
   at::Tensor b = GroupAdvantages(Rewards(), AdvantageMode::kNormalized, 1e-4);
@@ -45,18 +47,18 @@ TEST(GroupAdvantages, ModesByName) {
 
 TEST(TokenLogProbs, LogSoftmaxAtTheToken) {
   // exp(logits) = {1, 2, 3}, sum 6: log p = log(1/6), log(2/6), log(3/6).
-  at::Tensor logits = torch::tensor({0.0, std::log(2.0), std::log(3.0)}).view({1, 1, 3}).repeat({1, 3, 1});
+  at::Tensor logits = torch::tensor({0.0, std::log(2.0), std::log(3.0)}, torch::kDouble).view({1, 1, 3}).repeat({1, 3, 1});
   at::Tensor tokens = torch::tensor({0, 1, 2}, torch::kLong).view({1, 3});
   at::Tensor lp = TokenLogProbs(logits, tokens);
-  EXPECT_TRUE(torch::allclose(lp, torch::tensor({std::log(1 / 6.0), std::log(2 / 6.0), std::log(0.5)}).view({1, 3}), 0, 1e-12));
+  EXPECT_TRUE(torch::allclose(lp, torch::tensor({std::log(1 / 6.0), std::log(2 / 6.0), std::log(0.5)}, torch::kDouble).view({1, 3}), 0, 1e-12));
 }
 
 TEST(KlEstimate, K3AtHandPicked) {
   // d = ref - logp: d = ln 2 gives 2 - ln 2 - 1 = 0.3068528; d = -ln 2 gives
   // 1/2 + ln 2 - 1 = 0.1931472; d = 0 gives 0.
   const double ln2 = std::log(2.0);
-  at::Tensor logp = torch::tensor({-1.0, -0.5, -3.0});
-  at::Tensor ref = torch::tensor({-1.0 + ln2, -0.5 - ln2, -3.0});
+  at::Tensor logp = torch::tensor({-1.0, -0.5, -3.0}, torch::kDouble);
+  at::Tensor ref = torch::tensor({-1.0 + ln2, -0.5 - ln2, -3.0}, torch::kDouble);
   at::Tensor kl = KlEstimate(logp, ref);
   EXPECT_NEAR(kl[0].item<double>(), 0.3068528, 1e-7);
   EXPECT_NEAR(kl[1].item<double>(), 0.1931472, 1e-7);
@@ -77,8 +79,9 @@ Batch MakeBatch() {
                           -1.0, -1.0, m, m,      // group 1
                           -0.2, m, m, m,
                           -0.3, -0.5, m, m},
-                         torch::TensorOptions().dtype(torch::kDouble).requires_grad(true));
-  b.logp = b.logp.view({2, 3, 4});
+                         torch::kDouble)
+               .view({2, 3, 4})
+               .requires_grad_(true);
   b.mask = torch::tensor({1, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0,
                           1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0}, torch::kDouble).view({2, 3, 4});
   b.ref = b.logp.detach().clone();
@@ -90,7 +93,7 @@ Batch MakeBatch() {
 
 TEST(GrpoLoss, DrGrpoTokenSumOverGTimesLmax) {
   Batch b = MakeBatch();
-  at::Tensor adv = GroupAdvantages(Rewards(), AdvantageMode::kCentered).to(torch::kDouble);
+  at::Tensor adv = GroupAdvantages(Rewards(), AdvantageMode::kCentered);
   // Group 0, sum of -A * logp over unmasked tokens:
   //   g0: -(2/3) * (-0.5 - 1.0)        =  1.0
   //   g1: -(-1/3) * (-2 - 0.25 - 0.5)  = -0.9166667
@@ -110,7 +113,7 @@ TEST(GrpoLoss, DrGrpoTokenSumOverGTimesLmax) {
 
 TEST(GrpoLoss, KlTermWithBeta) {
   Batch b = MakeBatch();
-  at::Tensor adv = GroupAdvantages(Rewards(), AdvantageMode::kCentered).to(torch::kDouble);
+  at::Tensor adv = GroupAdvantages(Rewards(), AdvantageMode::kCentered);
   // Group 1 adds beta * (0.3068528 + 0.1931472) / 12 = 0.1 * 0.5 / 12 = 0.0041667
   // (ln 2 terms cancel: 2 - ln2 - 1 + 1/2 + ln2 - 1 = 1/2). Mean with group 0's
   // -0.0208333: (-0.0208333 + 0.0041667) / 2 = -0.0083333.

@@ -14,6 +14,8 @@ namespace {
 
 constexpr int64_t kVocab = 16, kEnd = 14, kPad = 15;
 
+at::Tensor Longs(std::vector<int64_t> values) { return torch::tensor(values, torch::kLong); }
+
 at::Generator Gen(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
 TEST(SampleTokens, InverseCdfOfTheSameUniforms) {
@@ -58,7 +60,7 @@ TEST(Generate, GreedyFollowsTheModelAndPadsAfterTheEnd) {
   const at::Tensor prompts = torch::tensor({12, 5}, torch::kLong).view({2, 1});
   Completions c = Generate(Successor{&calls}, prompts, 4, kEnd, kPad, 0.0, nullptr);
   EXPECT_TRUE(c.finite);
-  EXPECT_TRUE(c.tokens.equal(torch::tensor({13, 14, kPad, kPad, 6, 7, 8, 9}, torch::kLong).view({2, 4})));
+  EXPECT_TRUE(c.tokens.equal(Longs({13, 14, kPad, kPad, 6, 7, 8, 9}).view({2, 4})));
   EXPECT_TRUE(c.mask.equal(torch::tensor({1.f, 1.f, 0.f, 0.f, 1.f, 1.f, 1.f, 1.f}).view({2, 4})));
   EXPECT_EQ(calls, 4);
 }
@@ -67,7 +69,7 @@ TEST(Generate, StopsOnceEveryRowEnded) {
   int calls = 0;
   const at::Tensor prompts = torch::tensor({12, 13}, torch::kLong).view({2, 1});
   Completions c = Generate(Successor{&calls}, prompts, 5, kEnd, kPad, 0.0, nullptr);
-  EXPECT_TRUE(c.tokens.equal(torch::tensor({13, 14, kPad, kPad, kPad, 14, kPad, kPad, kPad, kPad}, torch::kLong).view({2, 5})));
+  EXPECT_TRUE(c.tokens.equal(Longs({13, 14, kPad, kPad, kPad, 14, kPad, kPad, kPad, kPad}).view({2, 5})));
   EXPECT_TRUE(c.mask.equal(torch::tensor({1.f, 1.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 0.f, 0.f}).view({2, 5})));
   EXPECT_EQ(calls, 2);
 }
