@@ -1,5 +1,6 @@
 // //tasks:rl_reasoning: the run contract, and the stage-1 cache (reused by a second run,
-// rebuilt when corrupt, the same results either way).
+// rebuilt when corrupt, the same results either way). Every run starts a process that
+// loads LibTorch, so the checks share as few runs as they can.
 #include <sys/stat.h>
 
 #include "tests/tasks/task_contract.h"
@@ -44,6 +45,16 @@ TEST(RlReasoningStageOne, CachedOnceReusedAndRebuiltWhenCorrupt) {
   const nlohmann::json a = ReadJson(first + "/run.json")["final"];
   const nlohmann::json b = ReadJson(second + "/run.json")["final"];
   EXPECT_EQ(a["initial_accuracy"], b["initial_accuracy"]);
+  for (const char* key : {"heldout_accuracy", "initial_accuracy", "mean_reward"}) {
+    EXPECT_GE(a[key].get<double>(), 0.0) << key;
+    EXPECT_LE(a[key].get<double>(), 1.0) << key;
+  }
+  // Smoke answers are one or two digits plus the end token: 1..3 tokens.
+  EXPECT_GE(a["response_length"].get<double>(), 1.0);
+  EXPECT_LE(a["response_length"].get<double>(), 3.0);
+  // Stage 1 stops at a validation accuracy of 0.2 or after 60 steps; either way the start
+  // is well above guessing one of 19 sums.
+  EXPECT_GT(a["initial_accuracy"].get<double>(), 0.1);
 
   // Corrupted: reported, rebuilt to the same bytes, and the run ends as the first did.
   {
@@ -58,22 +69,6 @@ TEST(RlReasoningStageOne, CachedOnceReusedAndRebuiltWhenCorrupt) {
   EXPECT_EQ(ReadText(file), bytes);
   EXPECT_EQ(ReadJson(third + "/run.json")["final"], a);
   EXPECT_EQ(MetricsWithoutTimes(third), MetricsWithoutTimes(first));
-}
-
-TEST(RlReasoningStageOne, FinalMetricsAreInRange) {
-  const std::string out = TempDir("ranges");
-  Result r = RunTask("rl_reasoning", Args(out));
-  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  const nlohmann::json final_metrics = ReadJson(out + "/run.json")["final"];
-  for (const char* key : {"heldout_accuracy", "initial_accuracy", "mean_reward"}) {
-    EXPECT_GE(final_metrics[key].get<double>(), 0.0) << key;
-    EXPECT_LE(final_metrics[key].get<double>(), 1.0) << key;
-  }
-  // Smoke answers are one or two digits plus the end token: 1..3 tokens.
-  EXPECT_GE(final_metrics["response_length"].get<double>(), 1.0);
-  EXPECT_LE(final_metrics["response_length"].get<double>(), 3.0);
-  // Stage 1 reached its validation target (0.2), so the start is far above chance.
-  EXPECT_GT(final_metrics["initial_accuracy"].get<double>(), 0.05);
 }
 
 }  // namespace
