@@ -104,6 +104,10 @@ class RlReasoning : public Task {
   PrimaryMetric primary() const override { return {"heldout_accuracy", "max"}; }
 
   absl::Status Setup(const RunConfig& config) override {
+    if (!config.data.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--data=", config.data, ": rl_reasoning generates its problems and reads no data file"));
+    }
     preset_ = MakePreset(config.preset);
     absl::StatusOr<rl::AdvantageMode> mode = rl::ParseAdvantageMode(preset_.advantage);
     if (!mode.ok()) return mode.status();
@@ -117,7 +121,8 @@ class RlReasoning : public Task {
     model_ = models::GPT(preset_.model);
     model_->to(device_);
 
-    // Stage 1, or its cached result. Its training draws only from its own generators, so
+    // Stage 1, or its cached result (bump the name's version when stage 1's settings
+    // change, or old caches would be reused). Its training draws only from its own generators, so
     // the global generator is in the same state either way.
     std::string cache_name = absl::StrCat("rl_reasoning/", config.preset, "-seed", seed_);
     if (config.device != "cpu") absl::StrAppend(&cache_name, "-", config.device);

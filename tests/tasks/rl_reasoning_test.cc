@@ -71,5 +71,12 @@ TEST(RlReasoningStageOne, CachedOnceReusedAndRebuiltWhenCorrupt) {
   EXPECT_EQ(MetricsWithoutTimes(third), MetricsWithoutTimes(first));
 }
 
+TEST(RlReasoningFlags, ADataFileIsRefused) {
+  Result r = RunTask("rl_reasoning", Args(TempDir("with_data"), {"--data=/tmp/numbers.txt"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("--data=/tmp/numbers.txt"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("reads no data file"));
+}
+
 }  // namespace
 }  // namespace gs::testing
