@@ -60,6 +60,7 @@ Preset MakePreset(const std::string& name) {
     p.supervised = {32, 3e-3, 10, 60, 0.2};
     p.prompts = 4;
     p.samples = 4;
+    p.kl_beta = 0.01;  // so the tests run the reference-model path too
     p.schedule = StepPlan(40, 20, 10, 10, 5);
   } else if (name == "quick") {
     p.model.width = 64;
@@ -124,8 +125,8 @@ class RlReasoning : public Task {
     model_->to(device_);
 
     // Stage 1, or its cached result (bump the name's version when stage 1's settings
-    // change, or old caches would be reused). Its training draws only from its own generators, so
-    // the global generator is in the same state either way.
+    // change, or old caches would be reused). Its training draws only from its own
+    // generators, so the global generator is in the same state either way.
     std::string cache_name = absl::StrCat("rl_reasoning/", config.preset, "-seed", seed_);
     if (config.device != "cpu") absl::StrAppend(&cache_name, "-", config.device);
     absl::StrAppend(&cache_name, "-sft-v1.pt");
