@@ -5,6 +5,8 @@
 // advantages and a 0/1 reward from an exact checker. Primary metric: greedy held-out
 // accuracy (max); also the supervised start's held-out accuracy, the mean reward and
 // the response length of the last training step.
+#include "tasks/rl_reasoning.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -15,7 +17,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tasks/blas.h"
 #include "tasks/cache.h"
 #include "tasks/data/arithmetic.h"
 #include "tasks/models/gpt.h"
@@ -359,10 +360,7 @@ class RlReasoning : public Task {
 };
 
 }  // namespace
-}  // namespace gs::tasks
 
-int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);
-  gs::tasks::RlReasoning task;
-  return gs::tasks::RunTask(task, argc, argv);
-}
+std::unique_ptr<Task> NewRlReasoning() { return std::make_unique<RlReasoning>(); }
+
+}  // namespace gs::tasks
