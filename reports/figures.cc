@@ -21,10 +21,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "reports/files.h"
+#include "tasks/files.h"
 #include "reports/stats.h"
 
 namespace gs::reports {
+
+using tasks::ReadFile;
+using tasks::WriteFileAtomic;
 namespace {
 
 namespace fs = std::filesystem;

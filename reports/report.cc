@@ -6,12 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "reports/figures.h"
-#include "reports/files.h"
+#include "tasks/files.h"
 #include "reports/runs.h"
 #include "reports/summary.h"
 #include "reports/table_format.h"
 
 namespace gs::reports {
+
+using tasks::ReadFile;
+using tasks::WriteFileAtomic;
 namespace {
 
 namespace fs = std::filesystem;

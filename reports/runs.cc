@@ -10,9 +10,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
-#include "reports/files.h"
+#include "tasks/files.h"
 
 namespace gs::reports {
+
+using tasks::ReadFile;
+using tasks::WriteFileAtomic;
 namespace {
 
 namespace fs = std::filesystem;

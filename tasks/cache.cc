@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tasks/run_dir.h"
+#include "tasks/files.h"
 
 namespace gs::tasks {
 namespace {

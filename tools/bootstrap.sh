@@ -21,6 +21,7 @@ PACKAGES=(
   zlib1g-dev             # reading Fashion-MNIST's .gz files
   libpng-dev             # sample grids
   gnuplot-nox            # report figures
+  python3-torch          # PyTorch 1.13.1: the eager reference in benchmarks/pytorch_reference (tested)
   dataset-fashion-mnist  # Fashion-MNIST in /usr/share/datasets/fashion-mnist
   pkg-config             # resolves Abseil's link flags for Bazel
   ca-certificates
