@@ -15,7 +15,8 @@ namespace gs::benchmarks {
 
 using Clock = std::chrono::steady_clock;
 
-absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(const ArmConfig& config) {
+absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
+    const ArmConfig& config, const std::function<void()>& after_setup) {
   absl::StatusOr<std::unique_ptr<tasks::Task>> task = NewTask(config.task);
   if (!task.ok()) return task.status();
   std::unique_ptr<TrainingArm> arm(new TrainingArm());
@@ -40,6 +41,7 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(const ArmConfig
   // As the harness does: the global generator is seeded before Setup builds the model.
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   if (absl::Status s = arm->task_->Setup(run); !s.ok()) return s;
+  if (after_setup) after_setup();
 
   const tasks::Schedule& schedule = arm->task_->schedule();
   if (config.lr) {

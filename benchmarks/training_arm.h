@@ -6,6 +6,7 @@
 #define GS_BENCHMARKS_TRAINING_ARM_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +40,10 @@ class TrainingArm {
   // Seeds the global generator with config.seed, sets the task up on the CPU, and
   // creates the optimizer with the preset's learning rate and weight decay. Bad
   // settings are InvalidArgument or NotFound (missing data).
-  static absl::StatusOr<std::unique_ptr<TrainingArm>> Create(const ArmConfig& config);
+  // `after_setup` (if given) runs between the task's Setup and the optimizer's creation
+  // (the memory benchmark takes its baseline there).
+  static absl::StatusOr<std::unique_ptr<TrainingArm>> Create(
+      const ArmConfig& config, const std::function<void()>& after_setup = nullptr);
 
   // Step `step` (0-based) of the preset's schedule.
   StepTimes Step(int64_t step);
