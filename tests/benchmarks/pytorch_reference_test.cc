@@ -3,57 +3,27 @@
 // model (benchmarks/pytorch_reference/reference.py, run by /usr/bin/python3) replays
 // them. It must agree for both models and must fail when the weights, the parameter
 // names or the model itself differ.
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/benchmarks/process_util.h"
 
 namespace {
 
+using ::gs::testing::ReadText;
+using ::gs::testing::Result;
+using ::gs::testing::Runfile;
+using ::gs::testing::Shell;
+using ::gs::testing::Tmp;
+using ::gs::testing::WriteText;
 using ::testing::HasSubstr;
 
 constexpr char kPython[] = "/usr/bin/python3";
 
-std::string Runfile(const std::string& path) {
-  return std::string(std::getenv("TEST_SRCDIR")) + "/gradient_smoothing/" + path;
-}
-
 std::string Script() { return Runfile("benchmarks/pytorch_reference/reference.py"); }
-
-std::string Tmp(const std::string& name) { return std::string(std::getenv("TEST_TMPDIR")) + "/" + name; }
-
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
-Result Shell(const std::string& command) {
-  const std::string log = Tmp("command.log");
-  const int status = std::system((command + " > " + log + " 2>&1").c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 // Dumps `task` (smoke preset, 3 recorded steps) once per test binary run.
 std::string Dump(const std::string& task) {
