@@ -43,12 +43,14 @@
 #include "tasks/run_config.h"
 #include "tasks/run_dir.h"
 
-// Shared with the task harness (//tasks:run_config): --preset, --seed, --threads, and
+// Shared with the task harness (//tasks:run_config): --preset, --seed, --threads,
+// --cache_dir, and
 // --steps (here: training steps of each measured run, default 5).
 ABSL_DECLARE_FLAG(std::string, preset);
 ABSL_DECLARE_FLAG(std::optional<int64_t>, steps);
 ABSL_DECLARE_FLAG(int64_t, threads);
 ABSL_DECLARE_FLAG(int64_t, seed);
+ABSL_DECLARE_FLAG(std::string, cache_dir);
 ABSL_FLAG(std::vector<std::string>, tasks, {},
           "comma-separated tasks (default: every registered task)");
 ABSL_FLAG(std::vector<std::string>, optimizers, std::vector<std::string>({"adamw"}),
@@ -94,6 +96,7 @@ int Child(const std::string& spec) {
   config.smoothing = parts[2];
   config.preset = absl::GetFlag(FLAGS_preset);
   config.seed = absl::GetFlag(FLAGS_seed);
+  config.cache_dir = absl::GetFlag(FLAGS_cache_dir);
   int64_t setup_rss = -1;
   bool reset = false;
   auto arm = TrainingArm::Create(config, [&] {
@@ -150,7 +153,8 @@ absl::StatusOr<nlohmann::json> MeasureArm(const std::string& task, const std::st
        "--preset=" + absl::GetFlag(FLAGS_preset), absl::StrCat("--steps=", steps),
        absl::StrCat("--seed=", absl::GetFlag(FLAGS_seed)),
        absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads)),
-       absl::StrCat("--eval_every=", steps), "--checkpoint_every=1000000000", "--out=" + out},
+       absl::StrCat("--eval_every=", steps), "--checkpoint_every=1000000000", "--out=" + out,
+       "--cache_dir=" + tasks::InWorkspace(absl::GetFlag(FLAGS_cache_dir))},
       CurrentEnvironment(), work + "/" + name + ".log");
   if (!run.ok()) return run.status();
   if (run->exit_code != 0) {
@@ -168,7 +172,8 @@ absl::StatusOr<nlohmann::json> MeasureArm(const std::string& task, const std::st
       {"/proc/self/exe", "--child=" + absl::StrCat(task, ",", optimizer, ",", smoothing, ",", child_out),
        "--preset=" + absl::GetFlag(FLAGS_preset), absl::StrCat("--steps=", steps),
        absl::StrCat("--seed=", absl::GetFlag(FLAGS_seed)),
-       absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))},
+       absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads)),
+       "--cache_dir=" + absl::GetFlag(FLAGS_cache_dir)},
       CurrentEnvironment(), work + "/" + name + ".child.log");
   if (!child.ok()) return child.status();
   if (child->exit_code != 0) {

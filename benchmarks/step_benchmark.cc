@@ -30,14 +30,15 @@
 #include "tasks/run_dir.h"
 
 // The task harness (//tasks:run_config, linked with the tasks) defines --preset, --steps,
-// --threads, --seed, --smoothing_alpha and --window_radius; this benchmark reads the same
-// flags. --steps here is the timed steps per arm (default 20).
+// --threads, --seed, --smoothing_alpha, --window_radius and --cache_dir; this benchmark
+// reads the same flags. --steps here is the timed steps per arm (default 20).
 ABSL_DECLARE_FLAG(std::string, preset);
 ABSL_DECLARE_FLAG(std::optional<int64_t>, steps);
 ABSL_DECLARE_FLAG(int64_t, threads);
 ABSL_DECLARE_FLAG(int64_t, seed);
 ABSL_DECLARE_FLAG(double, smoothing_alpha);
 ABSL_DECLARE_FLAG(int64_t, window_radius);
+ABSL_DECLARE_FLAG(std::string, cache_dir);
 ABSL_FLAG(std::vector<std::string>, tasks, {},
           "comma-separated tasks (default: every registered task)");
 ABSL_FLAG(std::vector<std::string>, optimizers, std::vector<std::string>({"sgd", "adamw", "muon"}),
@@ -77,6 +78,7 @@ absl::StatusOr<nlohmann::json> Measure(const std::string& task, const std::strin
   config.seed = absl::GetFlag(FLAGS_seed);
   config.smoothing_alpha = absl::GetFlag(FLAGS_smoothing_alpha);
   config.window_radius = absl::GetFlag(FLAGS_window_radius);
+  config.cache_dir = absl::GetFlag(FLAGS_cache_dir);
   absl::StatusOr<std::unique_ptr<TrainingArm>> plain = TrainingArm::Create(config);
   if (!plain.ok()) return plain.status();
   config.smoothing = "window";

@@ -34,6 +34,7 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
   run.preset = config.preset;
   run.data = config.data;
   run.device = "cpu";
+  run.cache_dir = tasks::InWorkspace(config.cache_dir.empty() ? "results/cache" : config.cache_dir);
   if (config.preset != "smoke" && config.preset != "quick" && config.preset != "paper") {
     return absl::InvalidArgumentError(
         absl::StrCat("--preset=", config.preset, ": allowed are smoke, quick, paper"));

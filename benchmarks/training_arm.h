@@ -27,6 +27,9 @@ struct ArmConfig {
   int64_t window_radius = 1;
   int64_t seed = 0;
   std::string data;  // the task's default data when empty
+  // Caches shared between runs (a trained classifier, a supervised start); empty: the
+  // harness's default, results/cache in the workspace.
+  std::string cache_dir;
 };
 
 struct StepTimes {
