@@ -9,6 +9,7 @@
 //
 //   bazel run //benchmarks:step_benchmark -- --steps=20 --json=results/step_benchmark.json
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -210,6 +211,8 @@ int Main(int argc, char** argv) {
   PrintTable(report);
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
     const std::string resolved = tasks::InWorkspace(path);
+    std::error_code error;
+    std::filesystem::create_directories(std::filesystem::path(resolved).parent_path(), error);
     if (absl::Status s = tasks::WriteFileAtomic(resolved, report.dump(2) + "\n"); !s.ok()) {
       std::fprintf(stderr, "error: --json=%s: %s\n", path.c_str(), std::string(s.message()).c_str());
       return 1;
