@@ -98,5 +98,7 @@ set termoption noenhanced
 plot ${plot%, }
 GNUPLOT
 done
+context=$(jq -r '.context // {} | "BLAS kernels: \(.blas_kernels // "unknown"), optimizer kernels: \(.optimizer_kernels // "unknown"), host: \(.host_name // "unknown"), date: \(.date // "unknown")"' "$json")
+{ echo "$context"; echo; cat "$out/linearity.md"; } > "$out/linearity.md.tmp" && mv "$out/linearity.md.tmp" "$out/linearity.md"
 cat "$out/linearity.md"
 echo "wrote $out/scaling.png, $out/scaling.svg, $out/scaling.tsv, $out/linearity.md"
