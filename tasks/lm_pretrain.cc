@@ -96,15 +96,12 @@ class LmPretrain : public Task {
             {"val_windows", val_.size(0)}};
   }
 
-  at::Tensor TrainLoss(int64_t step) override {
-    // Random windows drawn from (seed, step) alone, so a resumed run sees the same.
-    at::Generator generator = StreamGenerator(seed_, 7919ULL * static_cast<uint64_t>(step) + 1);
+  at::Tensor TrainLoss(int64_t step) override { return Loss(TrainWindows(step)); }
+
+  std::map<std::string, at::Tensor> TrainBatch(int64_t step) override {
     const int64_t context = preset_.model.context;
-    at::Tensor starts = torch::randint(train_.size(0) - context - 1, {preset_.batch}, generator,
-                                       torch::kLong);
-    at::Tensor index = starts.unsqueeze(1) + torch::arange(context + 1, torch::kLong);
-    at::Tensor windows = train_.index({index});
-    return Loss(windows);
+    const at::Tensor windows = TrainWindows(step);
+    return {{"inputs", windows.slice(1, 0, context)}, {"targets", windows.slice(1, 1, context + 1)}};
   }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {
@@ -126,6 +123,17 @@ class LmPretrain : public Task {
   }
 
  private:
+  // The batch of `step`: random windows of context + 1 bytes [batch, context + 1],
+  // drawn from (seed, step) alone, so a resumed run sees the same.
+  at::Tensor TrainWindows(int64_t step) {
+    at::Generator generator = StreamGenerator(seed_, 7919ULL * static_cast<uint64_t>(step) + 1);
+    const int64_t context = preset_.model.context;
+    at::Tensor starts = torch::randint(train_.size(0) - context - 1, {preset_.batch}, generator,
+                                       torch::kLong);
+    at::Tensor index = starts.unsqueeze(1) + torch::arange(context + 1, torch::kLong);
+    return train_.index({index});
+  }
+
   // Mean next-byte cross-entropy over windows [N, context + 1].
   at::Tensor Loss(const at::Tensor& windows) {
     const int64_t context = preset_.model.context;

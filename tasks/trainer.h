@@ -87,6 +87,11 @@ class Task {
   // and the step only, so a resumed run sees the same batches.
   virtual at::Tensor TrainLoss(int64_t step) = 0;
 
+  // The batch TrainLoss(step) trains on, as "inputs" and "targets" on the CPU, for tools
+  // that replay a step elsewhere (the PyTorch reference in benchmarks/). Empty: the task
+  // does not offer it.
+  virtual std::map<std::string, at::Tensor> TrainBatch(int64_t step) { return {}; }
+
   // Extra statistics of the step TrainLoss just computed (e.g. mean_reward); the trainer
   // averages them between log lines like train_loss and writes the means into the train
   // lines of metrics.jsonl and the last ones into run.json's final.

@@ -90,7 +90,7 @@ class VitClassification : public Task {
             {"batch", preset_.batch}, {"test_examples", preset_.test_examples}};
   }
 
-  at::Tensor TrainLoss(int64_t step) override {
+  std::map<std::string, at::Tensor> TrainBatch(int64_t step) override {
     const int64_t n = train_images_.size(0);
     const int64_t per_epoch = n / preset_.batch;
     const int64_t epoch = step / per_epoch, offset = (step % per_epoch) * preset_.batch;
@@ -101,8 +101,14 @@ class VitClassification : public Task {
       order_epoch_ = epoch;
     }
     const at::Tensor index = order_.slice(0, offset, offset + preset_.batch);
-    return torch::cross_entropy_loss(model_->forward(train_images_.index_select(0, index).to(device_)),
-                                     train_labels_.index_select(0, index).to(device_));
+    return {{"inputs", train_images_.index_select(0, index)},
+            {"targets", train_labels_.index_select(0, index)}};
+  }
+
+  at::Tensor TrainLoss(int64_t step) override {
+    std::map<std::string, at::Tensor> batch = TrainBatch(step);
+    return torch::cross_entropy_loss(model_->forward(batch["inputs"].to(device_)),
+                                     batch["targets"].to(device_));
   }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {

@@ -1,0 +1,230 @@
+// Our C++ training step against the same step in eager PyTorch, timed by one protocol.
+// For each model (the task's preset): the C++ step (AdamW, no smoothing: forward,
+// backward, clip, step, exactly the harness's) runs warm-up + N steps in this process;
+// the same weights and batches are dumped (reference_dump.h) and
+// benchmarks/pytorch_reference/reference.py replays the same steps with
+// torch.optim.AdamW and reports its per-step times; this program computes the same
+// statistic (median of the N timed steps) for both and the ratio C++ / PyTorch. PyTorch
+// runs twice: with the environment as it was given to this program, and with
+// OPENBLAS_CORETYPE=Haswell, the kernels our binaries select on processors OpenBLAS
+// 0.3.21 does not know (tasks/blas.h), so that the comparison can be made like for like.
+//
+//   bazel run //benchmarks:pytorch_comparison -- --steps=20 --json=results/pytorch_comparison.json
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "benchmarks/reference_dump.h"
+#include "benchmarks/subprocess.h"
+#include "benchmarks/timing_stats.h"
+#include "benchmarks/training_arm.h"
+#include "nlohmann/json.hpp"
+#include "tasks/blas.h"
+#include "tasks/run_config.h"
+#include "tasks/run_dir.h"
+
+// Shared with the task harness (//tasks:run_config): --preset, --seed, --threads, and
+// --steps (here: timed steps per side, default 20).
+ABSL_DECLARE_FLAG(std::string, preset);
+ABSL_DECLARE_FLAG(std::optional<int64_t>, steps);
+ABSL_DECLARE_FLAG(int64_t, threads);
+ABSL_DECLARE_FLAG(int64_t, seed);
+ABSL_FLAG(std::vector<std::string>, tasks,
+          std::vector<std::string>({"vit_classification", "lm_pretrain"}),
+          "comma-separated tasks with a PyTorch reference model");
+ABSL_FLAG(int64_t, warmup, 3, "untimed steps before the timed ones (>= 0)");
+ABSL_FLAG(std::string, python, "/usr/bin/python3", "the Python with PyTorch (Debian's python3-torch)");
+ABSL_FLAG(std::string, work_dir, "",
+          "where the dumps go (default: a fresh directory under /tmp, removed afterwards)");
+ABSL_FLAG(std::string, json, "", "also write the results (every step time) to this JSON file");
+
+namespace gs::benchmarks {
+namespace {
+
+constexpr int kBadInput = 2;
+
+nlohmann::json Timing(const std::vector<double>& seconds) {
+  nlohmann::json out = Summary(seconds);
+  out["step_seconds"] = seconds;
+  return out;
+}
+
+absl::StatusOr<nlohmann::json> RunPython(const std::string& script, const std::string& dump,
+                                         const std::vector<std::string>& env,
+                                         const std::string& tag, int64_t steps, int64_t warmup,
+                                         int64_t threads) {
+  const std::string out = dump + "/pytorch_" + tag + ".json";
+  const std::vector<std::string> argv = {absl::GetFlag(FLAGS_python), script, "time",
+                                         "--dump=" + dump, absl::StrCat("--steps=", steps),
+                                         absl::StrCat("--warmup=", warmup),
+                                         absl::StrCat("--threads=", threads), "--out=" + out};
+  absl::StatusOr<ProcessResult> run = RunProcess(argv, env, dump + "/pytorch_" + tag + ".log");
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("the PyTorch reference failed (exit ", run->exit_code,
+                                            "):\n", run->output));
+  }
+  absl::StatusOr<std::string> text = tasks::ReadFile(out);
+  if (!text.ok()) return text.status();
+  nlohmann::json result = nlohmann::json::parse(*text, nullptr, false);
+  if (result.is_discarded() || !result.contains("step_seconds")) {
+    return absl::InternalError(absl::StrCat(out, ": not the reference's timing JSON"));
+  }
+  const std::vector<double> times = result["step_seconds"].get<std::vector<double>>();
+  result.update(Summary(times));
+  return result;
+}
+
+absl::StatusOr<nlohmann::json> Compare(const std::string& task, const std::string& script,
+                                       const std::string& work, int64_t steps, int64_t warmup,
+                                       int64_t threads) {
+  ArmConfig config;
+  config.task = task;
+  config.preset = absl::GetFlag(FLAGS_preset);
+  config.seed = absl::GetFlag(FLAGS_seed);
+  absl::StatusOr<std::unique_ptr<TrainingArm>> arm = TrainingArm::Create(config);
+  if (!arm.ok()) return arm.status();
+  const std::string dump = work + "/" + task;
+  if (absl::Status s = WriteReferenceDump(**arm, dump, warmup + steps, 0); !s.ok()) return s;
+
+  std::fprintf(stderr, "%s: C++ steps\n", task.c_str());
+  std::vector<double> cpp;
+  for (int64_t step = 0; step < warmup + steps; ++step) {
+    const StepTimes t = (*arm)->Step(step);
+    if (step >= warmup) cpp.push_back(t.step_seconds);
+  }
+  std::fprintf(stderr, "%s: PyTorch steps, environment as given\n", task.c_str());
+  const std::vector<std::string> env = OriginalBlasEnvironment();
+  absl::StatusOr<nlohmann::json> as_is = RunPython(script, dump, env, "env", steps, warmup, threads);
+  if (!as_is.ok()) return as_is.status();
+  std::fprintf(stderr, "%s: PyTorch steps, OPENBLAS_CORETYPE=Haswell\n", task.c_str());
+  absl::StatusOr<nlohmann::json> haswell = RunPython(
+      script, dump, WithVariable(env, "OPENBLAS_CORETYPE", "Haswell"), "haswell", steps, warmup, threads);
+  if (!haswell.ok()) return haswell.status();
+
+  const nlohmann::json ours = Timing(cpp);
+  const double median = ours["median"].get<double>();
+  return nlohmann::json{{"task", task},
+                        {"model", (*arm)->task().Describe()},
+                        {"lr", (*arm)->lr()},
+                        {"weight_decay", (*arm)->weight_decay()},
+                        {"cpp", ours},
+                        {"pytorch_env", *as_is},
+                        {"pytorch_haswell", *haswell},
+                        {"ratio_env", median / (*as_is)["median"].get<double>()},
+                        {"ratio_haswell", median / (*haswell)["median"].get<double>()}};
+}
+
+std::string Ms(const nlohmann::json& t) {
+  if (t["ci90_low"].is_null()) return absl::StrFormat("%.2f", 1e3 * t["median"].get<double>());
+  return absl::StrFormat("%.2f [%.2f, %.2f]", 1e3 * t["median"].get<double>(),
+                         1e3 * t["ci90_low"].get<double>(), 1e3 * t["ci90_high"].get<double>());
+}
+
+void PrintTable(const nlohmann::json& report) {
+  std::printf("\nTraining step, C++ (ours) vs eager PyTorch: AdamW, no smoothing, preset %s, "
+              "median of %lld steps after %lld warm-up [90%% CI], %lld thread(s); C++ ran "
+              "%s BLAS kernels\n\n",
+              report["preset"].get<std::string>().c_str(),
+              static_cast<long long>(report["steps"].get<int64_t>()),
+              static_cast<long long>(report["warmup"].get<int64_t>()),
+              static_cast<long long>(report["threads"].get<int64_t>()),
+              report["blas_kernels"].get<std::string>().c_str());
+  std::printf("| task | C++ step (ms) | PyTorch, environment as given (ms) | its BLAS kernels | "
+              "C++ / PyTorch | PyTorch, OPENBLAS_CORETYPE=Haswell (ms) | its BLAS kernels | "
+              "C++ / PyTorch (Haswell) |\n|---|---|---|---|---|---|---|---|\n");
+  for (const nlohmann::json& r : report["results"]) {
+    std::printf("| %s | %s | %s | %s | %.3f | %s | %s | %.3f |\n", r["task"].get<std::string>().c_str(),
+                Ms(r["cpp"]).c_str(), Ms(r["pytorch_env"]).c_str(),
+                r["pytorch_env"].value("blas_kernels", "unknown").c_str(),
+                r["ratio_env"].get<double>(), Ms(r["pytorch_haswell"]).c_str(),
+                r["pytorch_haswell"].value("blas_kernels", "unknown").c_str(),
+                r["ratio_haswell"].get<double>());
+  }
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Times our C++ training step and the same step in eager PyTorch by one protocol; "
+      "see benchmarks/README.md.");
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  auto bad = [](const std::string& message) {
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return kBadInput;
+  };
+  if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
+  const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(20), warmup = absl::GetFlag(FLAGS_warmup);
+  const int64_t threads = absl::GetFlag(FLAGS_threads);
+  if (steps < 1) return bad(absl::StrCat("--steps=", steps, ": must be >= 1"));
+  if (warmup < 0) return bad(absl::StrCat("--warmup=", warmup, ": must be >= 0"));
+  if (threads < 1) return bad(absl::StrCat("--threads=", threads, ": must be >= 1"));
+  if (!std::filesystem::exists(absl::GetFlag(FLAGS_python))) {
+    return bad(absl::StrCat("--python=", absl::GetFlag(FLAGS_python),
+                            ": not found (install Debian's python3-torch)"));
+  }
+  absl::StatusOr<std::string> script = Runfile("benchmarks/pytorch_reference/reference.py");
+  if (!script.ok()) return bad(std::string(script.status().message()));
+  SetThreads(threads);
+
+  std::string work = absl::GetFlag(FLAGS_work_dir);
+  const bool temporary = work.empty();
+  if (temporary) {
+    char pattern[] = "/tmp/gs_pytorch_comparison.XXXXXX";
+    if (mkdtemp(pattern) == nullptr) return bad("cannot create a directory under /tmp");
+    work = pattern;
+  } else {
+    work = tasks::InWorkspace(work);
+  }
+
+  nlohmann::json report = {{"benchmark", "pytorch_comparison"},
+                           {"preset", absl::GetFlag(FLAGS_preset)},
+                           {"steps", steps},
+                           {"warmup", warmup},
+                           {"threads", threads},
+                           {"seed", absl::GetFlag(FLAGS_seed)},
+                           {"blas_kernels", tasks::BlasCoreName()},
+                           {"versions", tasks::Versions()},
+                           {"results", nlohmann::json::array()}};
+  int code = 0;
+  for (const std::string& task : absl::GetFlag(FLAGS_tasks)) {
+    absl::StatusOr<nlohmann::json> result = Compare(task, *script, work, steps, warmup, threads);
+    if (!result.ok()) {
+      std::fprintf(stderr, "error: %s: %s\n", task.c_str(), std::string(result.status().message()).c_str());
+      const absl::StatusCode c = result.status().code();
+      code = c == absl::StatusCode::kInvalidArgument || c == absl::StatusCode::kNotFound ? kBadInput : 1;
+      break;
+    }
+    report["results"].push_back(*result);
+  }
+  if (temporary) std::filesystem::remove_all(work);
+  if (code != 0) return code;
+  PrintTable(report);
+  if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
+    const std::string resolved = tasks::InWorkspace(path);
+    std::error_code error;
+    std::filesystem::create_directories(std::filesystem::path(resolved).parent_path(), error);
+    if (absl::Status s = tasks::WriteFileAtomic(resolved, report.dump(2) + "\n"); !s.ok()) {
+      std::fprintf(stderr, "error: --json=%s: %s\n", path.c_str(), std::string(s.message()).c_str());
+      return 1;
+    }
+    std::printf("wrote %s\n", resolved.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace gs::benchmarks
+
+int main(int argc, char** argv) {
+  gs::benchmarks::RememberBlasEnvironment();  // before the re-execution may change it
+  gs::tasks::UseFastBlasKernels(argv);
+  return gs::benchmarks::Main(argc, argv);
+}

@@ -1,0 +1,119 @@
+#include "benchmarks/subprocess.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+extern char** environ;
+
+namespace gs::benchmarks {
+namespace {
+
+constexpr char kWorkspace[] = "gradient_smoothing";
+// Set once, before any re-execution: "unset" or "set:<value>".
+constexpr char kRemembered[] = "GS_ENV_OPENBLAS_CORETYPE";
+
+}  // namespace
+
+absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
+                                         const std::vector<std::string>& env,
+                                         const std::string& log_path) {
+  if (argv.empty()) return absl::InvalidArgumentError("no program to run");
+  std::vector<char*> args, envp;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (log < 0) return absl::InternalError(absl::StrCat("cannot write ", log_path));
+  const pid_t pid = fork();
+  if (pid < 0) {
+    ::close(log);
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    dup2(log, 1);
+    dup2(log, 2);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  ::close(log);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ProcessResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(log_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  result.output = text.str();
+  if (result.exit_code == 127 && !std::filesystem::exists(argv[0])) {
+    return absl::NotFoundError(absl::StrCat(argv[0], " does not exist"));
+  }
+  return result;
+}
+
+std::vector<std::string> CurrentEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
+std::vector<std::string> WithVariable(std::vector<std::string> env, const std::string& name,
+                                      const std::optional<std::string>& value) {
+  const std::string prefix = name + "=";
+  std::vector<std::string> out;
+  for (std::string& e : env) {
+    if (!absl::StartsWith(e, prefix)) out.push_back(std::move(e));
+  }
+  if (value) out.push_back(prefix + *value);
+  return out;
+}
+
+absl::StatusOr<std::string> Runfile(const std::string& path) {
+  std::vector<std::string> roots;
+  for (const char* var : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    if (const char* dir = std::getenv(var)) roots.push_back(absl::StrCat(dir, "/", kWorkspace));
+  }
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) roots.push_back(absl::StrCat(self.string(), ".runfiles/", kWorkspace));
+  roots.push_back(std::filesystem::current_path(error).string());
+  std::vector<std::string> tried;
+  for (const std::string& root : roots) {
+    const std::string candidate = root + "/" + path;
+    if (std::filesystem::exists(candidate)) return candidate;
+    tried.push_back(candidate);
+  }
+  return absl::NotFoundError(absl::StrCat(path, " not found (looked at ", absl::StrJoin(tried, ", "), ")"));
+}
+
+void RememberBlasEnvironment() {
+  if (std::getenv(kRemembered) != nullptr) return;
+  const char* value = std::getenv("OPENBLAS_CORETYPE");
+  setenv(kRemembered, value == nullptr ? "unset" : absl::StrCat("set:", value).c_str(), 1);
+}
+
+std::vector<std::string> OriginalBlasEnvironment() {
+  std::vector<std::string> env = CurrentEnvironment();
+  const char* remembered = std::getenv(kRemembered);
+  std::optional<std::string> original;
+  if (remembered == nullptr) {
+    if (const char* value = std::getenv("OPENBLAS_CORETYPE")) original = value;
+  } else if (absl::StartsWith(remembered, "set:")) {
+    original = std::string(remembered + 4);
+  }
+  env = WithVariable(std::move(env), "OPENBLAS_CORETYPE", original);
+  env = WithVariable(std::move(env), "GS_BLAS_REEXEC", std::nullopt);
+  return WithVariable(std::move(env), kRemembered, std::nullopt);
+}
+
+}  // namespace gs::benchmarks

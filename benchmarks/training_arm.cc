@@ -1,0 +1,96 @@
+#include "benchmarks/training_arm.h"
+
+#include <dlfcn.h>
+
+#include <chrono>
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "benchmarks/task_registry.h"
+#include "optimizers/torch_module.h"
+#include "tasks/run_config.h"
+
+namespace gs::benchmarks {
+
+using Clock = std::chrono::steady_clock;
+
+absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
+    const ArmConfig& config, const std::function<void()>& after_setup) {
+  absl::StatusOr<std::unique_ptr<tasks::Task>> task = NewTask(config.task);
+  if (!task.ok()) return task.status();
+  std::unique_ptr<TrainingArm> arm(new TrainingArm());
+  arm->config_ = config;
+  arm->task_ = std::move(*task);
+
+  tasks::RunConfig run;
+  run.task = config.task;
+  run.optimizer = config.optimizer;
+  run.lr = config.lr;
+  run.smoothing = config.smoothing;
+  run.smoothing_alpha = config.smoothing_alpha;
+  run.window_radius = config.window_radius;
+  run.seed = config.seed;
+  run.preset = config.preset;
+  run.data = config.data;
+  run.device = "cpu";
+  run.cache_dir = tasks::InWorkspace(config.cache_dir.empty() ? "results/cache" : config.cache_dir);
+  if (config.preset != "smoke" && config.preset != "quick" && config.preset != "paper") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--preset=", config.preset, ": allowed are smoke, quick, paper"));
+  }
+  // As the harness does: the global generator is seeded before Setup builds the model.
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  if (absl::Status s = arm->task_->Setup(run); !s.ok()) return s;
+  if (after_setup) after_setup();
+
+  const tasks::Schedule& schedule = arm->task_->schedule();
+  if (config.lr) {
+    arm->lr_ = *config.lr;
+  } else if (auto it = schedule.lr.find(config.optimizer); it != schedule.lr.end()) {
+    arm->lr_ = it->second;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("preset '", config.preset,
+                                                   "' has no learning rate for optimizer '",
+                                                   config.optimizer, "'"));
+  }
+  const auto decay = schedule.weight_decay.find(config.optimizer);
+  arm->weight_decay_ = decay == schedule.weight_decay.end() ? 0.0 : decay->second;
+  OptimizerConfig optimizer_config = run.ToOptimizerConfig(arm->lr_, arm->task_->chains());
+  optimizer_config.base.weight_decay = arm->weight_decay_;
+  auto optimizer = CreateOptimizer(NamedParameters(arm->task_->model()), optimizer_config);
+  if (!optimizer.ok()) return optimizer.status();
+  arm->optimizer_ = std::move(*optimizer);
+  return arm;
+}
+
+StepTimes TrainingArm::Step(int64_t step) {
+  const tasks::Schedule& schedule = task_->schedule();
+  const Clock::time_point start = Clock::now();
+  optimizer_->set_lr_scale(tasks::LrScale(schedule, step, schedule.steps));
+  optimizer_->zero_grad();
+  at::Tensor loss = task_->TrainLoss(step);
+  StepTimes times;
+  times.loss = loss.item<double>();
+  loss.backward();
+  if (schedule.clip > 0) {
+    torch::nn::utils::clip_grad_norm_(task_->model().parameters(), schedule.clip);
+  }
+  const Clock::time_point before_step = Clock::now();
+  optimizer_->step();
+  const Clock::time_point end = Clock::now();
+  times.step_seconds = std::chrono::duration<double>(end - start).count();
+  times.optimizer_seconds = std::chrono::duration<double>(end - before_step).count();
+  return times;
+}
+
+void SetThreads(int64_t threads) {
+  at::set_num_threads(static_cast<int>(threads));
+  // OpenBLAS keeps its own thread pool; LibTorch's setting does not reach it.
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(static_cast<int>(threads));
+  }
+}
+
+}  // namespace gs::benchmarks

@@ -1,0 +1,74 @@
+// One task with one optimizer, stepped exactly as the harness does it
+// (tasks/trainer.cc: learning-rate schedule, zero_grad, TrainLoss, backward, global
+// gradient-norm clip, optimizer step), with each step timed. The benchmarks build two
+// of these with the same seed (same initial weights, same batches) and alternate them.
+#ifndef GS_BENCHMARKS_TRAINING_ARM_H_
+#define GS_BENCHMARKS_TRAINING_ARM_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "optimizers/optimizer.h"
+#include "tasks/trainer.h"
+
+namespace gs::benchmarks {
+
+struct ArmConfig {
+  std::string task;
+  std::string preset = "quick";
+  std::string optimizer = "adamw";
+  std::optional<double> lr;        // unset: the preset's for the optimizer
+  std::string smoothing = "none";  // none | window (any registered depth transform)
+  double smoothing_alpha = 0.2;
+  int64_t window_radius = 1;
+  int64_t seed = 0;
+  std::string data;  // the task's default data when empty
+  // Caches shared between runs (a trained classifier, a supervised start); empty: the
+  // harness's default, results/cache in the workspace.
+  std::string cache_dir;
+};
+
+struct StepTimes {
+  double step_seconds = 0.0;       // the whole step
+  double optimizer_seconds = 0.0;  // opt.step() alone
+  double loss = 0.0;               // the training loss of the step (before the update)
+};
+
+class TrainingArm {
+ public:
+  // Seeds the global generator with config.seed, sets the task up on the CPU, and
+  // creates the optimizer with the preset's learning rate and weight decay. Bad
+  // settings are InvalidArgument or NotFound (missing data).
+  // `after_setup` (if given) runs between the task's Setup and the optimizer's creation
+  // (the memory benchmark takes its baseline there).
+  static absl::StatusOr<std::unique_ptr<TrainingArm>> Create(
+      const ArmConfig& config, const std::function<void()>& after_setup = nullptr);
+
+  // Step `step` (0-based) of the preset's schedule.
+  StepTimes Step(int64_t step);
+
+  tasks::Task& task() { return *task_; }
+  DepthOptimizer& optimizer() { return *optimizer_; }
+  const ArmConfig& config() const { return config_; }
+  double lr() const { return lr_; }
+  double weight_decay() const { return weight_decay_; }
+
+ private:
+  TrainingArm() = default;
+
+  ArmConfig config_;
+  std::unique_ptr<tasks::Task> task_;
+  std::unique_ptr<DepthOptimizer> optimizer_;
+  double lr_ = 0.0, weight_decay_ = 0.0;
+};
+
+// Intra-op threads for LibTorch and OpenBLAS's own pool (as the task binaries do).
+void SetThreads(int64_t threads);
+
+}  // namespace gs::benchmarks
+
+#endif  // GS_BENCHMARKS_TRAINING_ARM_H_

@@ -1,0 +1,68 @@
+// //benchmarks:pytorch_comparison as a real process on the smoke GPT: the ratios
+// recomputed from the recorded step times, and the two PyTorch runs shown to get the
+// environments they claim (as given, and OPENBLAS_CORETYPE=Haswell).
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/benchmarks/process_util.h"
+
+namespace {
+
+using ::gs::testing::ReadJson;
+using ::gs::testing::Result;
+using ::gs::testing::Runfile;
+using ::gs::testing::Shell;
+using ::gs::testing::Tmp;
+using ::testing::HasSubstr;
+
+double MedianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+TEST(PytorchComparisonTest, TimesBothSidesByOneProtocol) {
+  const std::string json = Tmp("comparison.json");
+  const Result r = Shell(Runfile("benchmarks/pytorch_comparison") +
+                         " --preset=smoke --tasks=lm_pretrain --steps=3 --warmup=1 --json=" + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("| lm_pretrain |"));
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded());
+  ASSERT_EQ(report["results"].size(), 1u);
+  const nlohmann::json& result = report["results"][0];
+  const auto cpp = result["cpp"]["step_seconds"].get<std::vector<double>>();
+  const auto env = result["pytorch_env"]["step_seconds"].get<std::vector<double>>();
+  const auto haswell = result["pytorch_haswell"]["step_seconds"].get<std::vector<double>>();
+  ASSERT_EQ(cpp.size(), 3u);
+  ASSERT_EQ(env.size(), 3u);
+  ASSERT_EQ(haswell.size(), 3u);
+  EXPECT_DOUBLE_EQ(result["ratio_env"].get<double>(), MedianOf(cpp) / MedianOf(env));
+  EXPECT_DOUBLE_EQ(result["ratio_haswell"].get<double>(), MedianOf(cpp) / MedianOf(haswell));
+  EXPECT_EQ(result["pytorch_env"]["threads"], 1);
+  // The first run sees the test's environment, not the re-executed driver's.
+  const char* given = std::getenv("OPENBLAS_CORETYPE");
+  if (given == nullptr) {
+    EXPECT_TRUE(result["pytorch_env"]["openblas_coretype"].is_null()) << result["pytorch_env"];
+  } else {
+    EXPECT_EQ(result["pytorch_env"]["openblas_coretype"], given);
+  }
+  EXPECT_EQ(result["pytorch_haswell"]["openblas_coretype"], "Haswell");
+  if (result["pytorch_haswell"]["blas_kernels"] != "unknown") {  // OpenBLAS behind libblas
+    EXPECT_EQ(result["pytorch_haswell"]["blas_kernels"], "Haswell");
+  }
+}
+
+TEST(PytorchComparisonTest, RefusesBadFlags) {
+  Result r = Shell(Runfile("benchmarks/pytorch_comparison") + " --python=/no/such/python");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--python=/no/such/python"));
+  r = Shell(Runfile("benchmarks/pytorch_comparison") + " --warmup=-1");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+}  // namespace
