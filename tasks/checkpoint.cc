@@ -1,7 +1,5 @@
 #include "tasks/checkpoint.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -20,17 +18,6 @@ namespace gs::tasks {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint32_t Crc32(const std::string& bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const uInt n = static_cast<uInt>(std::min<size_t>(bytes.size() - done, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), n);
-    done += n;
-  }
-  return static_cast<uint32_t>(crc);
-}
 
 std::string Stem(int64_t step) { return absl::StrFormat("step_%09d", step); }
 

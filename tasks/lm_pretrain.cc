@@ -54,6 +54,8 @@ Preset MakePreset(const std::string& name) {
   return p;
 }
 
+constexpr int64_t kProbeWindows = 16;
+
 class LmPretrain : public Task {
  public:
   std::string name() const override { return "lm_pretrain"; }
@@ -112,6 +114,14 @@ class LmPretrain : public Task {
     }
     const double loss = total / val_.size(0);
     return {{"val", {{"val_loss", loss}, {"val_bits_per_byte", loss / std::log(2.0)}}}};
+  }
+
+  std::map<std::string, ChainTrace> ProbeDepth() override {
+    // The first validation windows, every token a sample: the same probe in every run.
+    ChainTrace trace;
+    const int64_t windows = std::min<int64_t>(val_.size(0), kProbeWindows);
+    model_->forward(val_.slice(0, 0, windows).slice(1, 0, preset_.model.context).to(device_), &trace);
+    return {{"blocks", trace}};
   }
 
  private:

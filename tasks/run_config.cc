@@ -32,6 +32,10 @@ ABSL_FLAG(std::string, out, "",
 ABSL_FLAG(int64_t, threads, 1, "intra-op and BLAS threads");
 ABSL_FLAG(std::string, device, "cpu", "cpu | cuda");
 ABSL_FLAG(std::string, data, "", "a data file instead of the task's default");
+ABSL_FLAG(std::string, cache_dir, "results/cache",
+          "caches shared between runs (relative paths resolve against the workspace)");
+ABSL_FLAG(int64_t, depth_every, 0,
+          "also record the depth analysis every N steps (0: only at the end)");
 
 namespace gs::tasks {
 namespace {
@@ -54,6 +58,12 @@ absl::Status Check(bool ok, const char* flag, const std::string& value, const ch
 std::string UserWorkspace() {
   const char* dir = std::getenv("BUILD_WORKSPACE_DIRECTORY");
   return dir != nullptr ? std::string(dir) : std::filesystem::current_path().string();
+}
+
+std::string InWorkspace(const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(UserWorkspace()) / p;
+  return p.lexically_normal().string();
 }
 
 std::string RunConfig::SmoothingTag() const {
@@ -113,6 +123,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   c.threads = absl::GetFlag(FLAGS_threads);
   c.device = absl::GetFlag(FLAGS_device);
   c.data = absl::GetFlag(FLAGS_data);
+  c.depth_every = absl::GetFlag(FLAGS_depth_every);
 
   const std::vector<std::string> optimizers = BaseOptimizers().Names();
   GS_RETURN_IF_ERROR(OneOf("optimizer", c.optimizer, optimizers));
@@ -145,14 +156,17 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   GS_RETURN_IF_ERROR(Check(c.threads >= 1 && c.threads <= 1024, "threads",
                            absl::StrCat(c.threads), "an integer in [1, 1024]"));
   GS_RETURN_IF_ERROR(OneOf("device", c.device, {"cpu", "cuda"}));
+  GS_RETURN_IF_ERROR(Check(c.depth_every >= 0, "depth_every", absl::StrCat(c.depth_every),
+                           "an integer >= 0"));
+  const std::string cache_dir = absl::GetFlag(FLAGS_cache_dir);
+  GS_RETURN_IF_ERROR(Check(!cache_dir.empty(), "cache_dir", cache_dir, "a directory"));
 
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
     out = absl::StrCat("results/", task, "/", c.optimizer, "-", c.SmoothingTag(), "/seed", c.seed);
   }
-  std::filesystem::path path(out);
-  if (path.is_relative()) path = std::filesystem::path(UserWorkspace()) / path;
-  c.out = path.lexically_normal().string();
+  c.out = InWorkspace(out);
+  c.cache_dir = InWorkspace(cache_dir);
   return c;
 }
 

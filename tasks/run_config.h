@@ -35,6 +35,11 @@ struct RunConfig {
   int64_t threads = 1;
   std::string device = "cpu";
   std::string data;  // a data file instead of the task's default, where the task has one
+  // Where caches shared between runs live (a trained classifier, a supervised start);
+  // resolved to an absolute path, default <workspace>/results/cache.
+  std::string cache_dir;
+  // Record depth.json every N steps too (0: only at the end of training).
+  int64_t depth_every = 0;
 
   // "none", or every smoothing setting: "window-a0.2-r1-box-standard-all-update".
   std::string SmoothingTag() const;
@@ -51,6 +56,9 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
 
 // BUILD_WORKSPACE_DIRECTORY under `bazel run`, else the current directory.
 std::string UserWorkspace();
+
+// `path` if absolute, else under UserWorkspace().
+std::string InWorkspace(const std::string& path);
 
 }  // namespace gs::tasks
 

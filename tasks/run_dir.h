@@ -18,6 +18,24 @@ absl::Status WriteFileAtomic(const std::string& path, const std::string& content
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
+// zlib's CRC-32 of `bytes`: the checksum in checkpoint and cache manifests.
+uint32_t Crc32(const std::string& bytes);
+
+// An exclusive advisory lock (flock) on `path`, created if missing, held until the
+// object dies (or the process does: the kernel drops it even after SIGKILL).
+class FileLock {
+ public:
+  // `wait`: block until the lock is free; otherwise Unavailable when another holds it.
+  static absl::StatusOr<FileLock> Acquire(const std::string& path, bool wait);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // metrics.jsonl: one JSON object per line, kept in memory and rewritten atomically.
 class MetricsLog {
  public:

@@ -51,6 +51,39 @@ std::string Duration(double seconds) {
                    : absl::StrFormat("%dm%02ds", s / 60, s % 60);
 }
 
+// depth.json: {"task", "records": [{"step", "chains": {name: AnalyzeChain(...)}}]},
+// rewritten atomically after each record; a resumed run keeps the records up to its
+// checkpoint.
+class DepthLog {
+ public:
+  DepthLog(std::string path, std::string task) : path_(std::move(path)), task_(std::move(task)) {}
+
+  absl::Status LoadUpTo(int64_t step) {
+    records_ = nlohmann::json::array();
+    absl::StatusOr<std::string> text = ReadFile(path_);
+    if (!text.ok()) return absl::OkStatus();
+    const nlohmann::json old = nlohmann::json::parse(*text, nullptr, false);
+    if (!old.is_object() || !old.contains("records") || !old["records"].is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(path_, " is not a depth.json of this suite"));
+    }
+    for (const nlohmann::json& record : old["records"]) {
+      if (record.value("step", int64_t{0}) <= step) records_.push_back(record);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Add(int64_t step, const std::map<std::string, ChainTrace>& traces) {
+    nlohmann::json chains = nlohmann::json::object();
+    for (const auto& [name, trace] : traces) chains[name] = AnalyzeChain(trace);
+    records_.push_back({{"step", step}, {"chains", chains}});
+    return WriteFileAtomic(path_, nlohmann::json{{"task", task_}, {"records", records_}}.dump() + "\n");
+  }
+
+ private:
+  std::string path_, task_;
+  nlohmann::json records_ = nlohmann::json::array();
+};
+
 class Run {
  public:
   Run(Task& task, RunConfig config) : task_(task), config_(std::move(config)) {}
@@ -66,11 +99,16 @@ class Run {
   nlohmann::json run_;
   std::string run_json_path_;
   Clock::time_point start_ = Clock::now();
+  double step_seconds_ = 0.0;
+  int64_t timed_steps_ = 0;
 };
 
 int Run::Finish(const std::string& status, int code) {
   run_["status"] = status;
   run_["wall_seconds"] = std::chrono::duration<double>(Clock::now() - start_).count();
+  // Forward, backward and optimizer step only (no evaluation or checkpoints), over the
+  // steps this process ran.
+  if (timed_steps_ > 0) run_["seconds_per_step"] = step_seconds_ / timed_steps_;
   if (absl::Status s = WriteRunJson(); !s.ok()) return Fail(kExitFailed, std::string(s.message()));
   return code;
 }
@@ -118,6 +156,17 @@ int Run::Main() {
   flags.update(config_.SmoothingJson());
   flags.erase("tag");
 
+  std::error_code error;
+  fs::create_directories(config_.out, error);
+  if (error) return Fail(kExitBadInput, absl::StrCat("--out=", config_.out, ": cannot create it"));
+  // One process per run directory: a second one would interleave checkpoints and logs.
+  absl::StatusOr<FileLock> lock = FileLock::Acquire(config_.out + "/run.lock", /*wait=*/false);
+  if (!lock.ok()) {
+    return Fail(lock.status().code() == absl::StatusCode::kUnavailable ? kExitBadInput : kExitFailed,
+                absl::StrCat("--out=", config_.out, ": another process is training in this ",
+                             "directory (", lock.status().message(), ")"));
+  }
+
   // An existing run directory: the same configuration resumes (or is already done);
   // another configuration is refused, never overwritten.
   run_json_path_ = config_.out + "/run.json";
@@ -144,9 +193,6 @@ int Run::Main() {
       return kExitDiverged;
     }
   }
-  std::error_code error;
-  fs::create_directories(config_.out, error);
-  if (error) return Fail(kExitBadInput, absl::StrCat("--out=", config_.out, ": cannot create it"));
 
   const PrimaryMetric primary = task_.primary();
   run_ = {{"task", config_.task},
@@ -176,6 +222,7 @@ int Run::Main() {
   int64_t start = 0;
   double loss_sum = 0.0;
   int64_t loss_count = 0;
+  std::map<std::string, double> stat_sums;  // StepStats since the last train line
   const std::optional<int64_t> restored = checkpointer.RestoreLatest(
       [&](torch::serialize::InputArchive& archive) -> absl::Status {
         torch::serialize::InputArchive model_archive, optimizer_archive;
@@ -192,6 +239,8 @@ int Run::Main() {
         loss_sum = value.toDouble();
         archive.read("loss_count", value);
         loss_count = value.toInt();
+        archive.read("stat_sums", value);
+        stat_sums = nlohmann::json::parse(value.toStringRef()).get<std::map<std::string, double>>();
         return absl::OkStatus();
       },
       [](const std::string& warning) { std::fprintf(stderr, "warning: %s\n", warning.c_str()); });
@@ -203,12 +252,17 @@ int Run::Main() {
   if (absl::Status s = metrics.LoadUpTo(start); !s.ok()) {
     return Fail(kExitBadInput, std::string(s.message()));
   }
+  DepthLog depth(config_.out + "/depth.json", config_.task);
+  if (absl::Status s = depth.LoadUpTo(start); !s.ok()) {
+    return Fail(kExitBadInput, std::string(s.message()));
+  }
 
   nlohmann::json final_metrics = nlohmann::json::object();
   Clock::time_point last_progress = Clock::now();
   const Clock::time_point loop_start = Clock::now();
   try {
     for (int64_t step = start; step < steps; ++step) {
+      const Clock::time_point step_start = Clock::now();
       opt.set_lr_scale(LrScale(schedule, step, steps));
       opt.zero_grad();
       at::Tensor loss = task_.TrainLoss(step);
@@ -225,18 +279,27 @@ int Run::Main() {
       loss.backward();
       if (schedule.clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), schedule.clip);
       opt.step();
+      step_seconds_ += std::chrono::duration<double>(Clock::now() - step_start).count();
+      ++timed_steps_;
       loss_sum += value;
       ++loss_count;
+      for (const auto& [name, stat] : task_.StepStats()) stat_sums[name] += stat;
 
       const int64_t done = step + 1;
       const bool last = done == steps;
       const double time_s = std::chrono::duration<double>(Clock::now() - start_).count();
       if (done % schedule.log_every == 0 || last) {
-        final_metrics["train_loss"] = loss_sum / loss_count;
-        metrics.Add({{"step", done}, {"split", "train"}, {"train_loss", loss_sum / loss_count},
-                     {"lr", lr * opt.lr_scale()}, {"time_s", time_s}});
+        nlohmann::json line = {{"step", done}, {"split", "train"}, {"train_loss", loss_sum / loss_count}};
+        for (const auto& [name, sum] : stat_sums) line[name] = sum / loss_count;
+        for (auto& [name, mean] : line.items()) {
+          if (name != "step" && name != "split") final_metrics[name] = mean;
+        }
+        line["lr"] = lr * opt.lr_scale();
+        line["time_s"] = time_s;
+        metrics.Add(std::move(line));
         loss_sum = 0.0;
         loss_count = 0;
+        stat_sums.clear();
       }
       if (done % eval_every == 0 || last) {
         torch::NoGradGuard no_grad;
@@ -249,6 +312,17 @@ int Run::Main() {
           if (last) final_metrics.update(values);
         }
         model.train();
+      }
+      if (last || (config_.depth_every > 0 && done % config_.depth_every == 0)) {
+        torch::NoGradGuard no_grad;
+        model.eval();
+        std::map<std::string, ChainTrace> traces = task_.ProbeDepth();
+        model.train();
+        if (!traces.empty()) {
+          if (absl::Status s = depth.Add(done, traces); !s.ok()) {
+            return Fail(kExitFailed, std::string(s.message()));
+          }
+        }
       }
       if (done % schedule.log_every == 0 || done % eval_every == 0 || last) {
         if (absl::Status s = metrics.Flush(); !s.ok()) {
@@ -265,6 +339,7 @@ int Run::Main() {
           archive.write("rng", at::detail::getDefaultCPUGenerator().get_state(), true);
           archive.write("loss_sum", c10::IValue(loss_sum));
           archive.write("loss_count", c10::IValue(loss_count));
+          archive.write("stat_sums", c10::IValue(nlohmann::json(stat_sums).dump()));
         });
         if (!s.ok()) return Fail(kExitFailed, std::string(s.message()));
       }

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
+#include "tasks/depth_analysis.h"
 #include "tasks/run_config.h"
 
 namespace gs::tasks {
@@ -85,8 +86,18 @@ class Task {
   // and the step only, so a resumed run sees the same batches.
   virtual at::Tensor TrainLoss(int64_t step) = 0;
 
+  // Extra statistics of the step TrainLoss just computed (e.g. mean_reward); the trainer
+  // averages them between log lines like train_loss and writes the means into the train
+  // lines of metrics.jsonl and the last ones into run.json's final.
+  virtual std::map<std::string, double> StepStats() { return {}; }
+
   // Metrics by split ("val", "test"), each a flat object of numbers.
   virtual std::map<std::string, nlohmann::json> Evaluate(bool final) = 0;
+
+  // The residual streams of every chain's blocks on a fixed probe batch (the same inputs
+  // in every run of a preset), for depth.json; called under NoGradGuard in eval mode.
+  // Empty: the task records no depth analysis.
+  virtual std::map<std::string, ChainTrace> ProbeDepth() { return {}; }
 };
 
 // Runs `task` under the flags in argv; returns the contract's exit code.

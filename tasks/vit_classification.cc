@@ -53,6 +53,8 @@ Preset MakePreset(const std::string& name) {
   return p;
 }
 
+constexpr int64_t kProbeImages = 512;
+
 class VitClassification : public Task {
  public:
   std::string name() const override { return "vit_classification"; }
@@ -115,6 +117,13 @@ class VitClassification : public Task {
       correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     }
     return {{"test", {{"test_accuracy", static_cast<double>(correct) / n}, {"test_loss", loss / n}}}};
+  }
+
+  std::map<std::string, ChainTrace> ProbeDepth() override {
+    // The first test images: the same probe batch in every run.
+    ChainTrace trace;
+    model_->forward(test_images_.slice(0, 0, kProbeImages).to(device_), &trace);
+    return {{"blocks", trace}};
   }
 
  private:

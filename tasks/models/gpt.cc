@@ -13,10 +13,14 @@ GPTImpl::GPTImpl(const GPTConfig& c) : config(c) {
   head = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(c.width, c.vocab).bias(false)));
 }
 
-at::Tensor GPTImpl::forward(const at::Tensor& tokens) {
+at::Tensor GPTImpl::forward(const at::Tensor& tokens, tasks::ChainTrace* trace) {
   const int64_t t = tokens.size(1);
   at::Tensor x = tok_embed(tokens) + pos_embed.slice(0, 0, t);
-  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, /*causal=*/true);
+  for (const auto& block : *blocks) {
+    at::Tensor in = x;
+    x = block->as<Block>()->forward(x, /*causal=*/true);
+    if (trace != nullptr) trace->push_back({in.reshape({-1, x.size(-1)}), x.reshape({-1, x.size(-1)})});
+  }
   return head(norm(x));
 }
 

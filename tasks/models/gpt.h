@@ -6,6 +6,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
 
+#include "tasks/depth_analysis.h"
 #include "tasks/models/transformer.h"
 
 namespace gs::models {
@@ -17,8 +18,9 @@ struct GPTConfig {
 
 struct GPTImpl : torch::nn::Module {
   explicit GPTImpl(const GPTConfig& config);
-  // tokens [B, T] (int64, T <= context) -> logits [B, T, vocab]
-  at::Tensor forward(const at::Tensor& tokens);
+  // tokens [B, T] (int64, T <= context) -> logits [B, T, vocab]; `trace` (if given)
+  // receives each block's input and output, one row per token.
+  at::Tensor forward(const at::Tensor& tokens, tasks::ChainTrace* trace = nullptr);
 
   GPTConfig config;
   torch::nn::Embedding tok_embed{nullptr};

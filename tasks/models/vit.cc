@@ -14,14 +14,18 @@ ViTImpl::ViTImpl(const ViTConfig& c) : config(c) {
   head = register_module("head", torch::nn::Linear(c.width, c.classes));
 }
 
-at::Tensor ViTImpl::forward(const at::Tensor& images) {
+at::Tensor ViTImpl::forward(const at::Tensor& images, tasks::ChainTrace* trace) {
   const int64_t b = images.size(0), p = config.patch, g = config.image / p;
   // [B, C, g, p, g, p] -> [B, g*g, C*p*p]: one token per patch.
   at::Tensor patches = images.view({b, config.channels, g, p, g, p})
                            .permute({0, 2, 4, 1, 3, 5})
                            .reshape({b, g * g, config.channels * p * p});
   at::Tensor x = patch_embed(patches) + pos_embed;
-  for (const auto& block : *blocks) x = block->as<Block>()->forward(x);
+  for (const auto& block : *blocks) {
+    at::Tensor in = x;
+    x = block->as<Block>()->forward(x);
+    if (trace != nullptr) trace->push_back({in.mean(1), x.mean(1)});
+  }
   return head(norm(x).mean(1));
 }
 

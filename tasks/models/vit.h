@@ -5,6 +5,7 @@
 
 #include <torch/nn/modules/container/modulelist.h>
 
+#include "tasks/depth_analysis.h"
 #include "tasks/models/transformer.h"
 
 namespace gs::models {
@@ -16,8 +17,9 @@ struct ViTConfig {
 
 struct ViTImpl : torch::nn::Module {
   explicit ViTImpl(const ViTConfig& config);
-  // images [B, C, H, W] -> logits [B, classes]
-  at::Tensor forward(const at::Tensor& images);
+  // images [B, C, H, W] -> logits [B, classes]; `trace` (if given) receives each block's
+  // input and output, mean-pooled over tokens.
+  at::Tensor forward(const at::Tensor& images, tasks::ChainTrace* trace = nullptr);
 
   ViTConfig config;
   torch::nn::Linear patch_embed{nullptr};

@@ -5,6 +5,9 @@
 #ifndef GS_TESTS_TASKS_TASK_CONTRACT_H_
 #define GS_TESTS_TASKS_TASK_CONTRACT_H_
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -21,7 +24,8 @@ namespace fs = std::filesystem;
 
 
 std::vector<std::string> Args(const std::string& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--preset=smoke", "--out=" + out};
+  std::vector<std::string> args{"--preset=smoke", "--out=" + out,
+                                "--cache_dir=" + TempDir("cache")};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -76,6 +80,45 @@ TEST_P(TaskContract, CompletesWithEveryContractField) {
     ++lines;
   }
   EXPECT_GE(lines, 4);
+  EXPECT_GT(run["seconds_per_step"].get<double>(), 0.0);
+}
+
+TEST_P(TaskContract, RecordsTheDepthAnalysisAtTheEnd) {
+  nlohmann::json depth = ReadJson(Reference() + "/depth.json");
+  ASSERT_TRUE(depth.is_object()) << "no depth.json";
+  EXPECT_EQ(depth["task"], GetParam().task);
+  ASSERT_FALSE(depth["records"].empty());
+  const nlohmann::json& last = depth["records"].back();
+  EXPECT_EQ(last["step"], ReadJson(Reference() + "/run.json")["steps"]);
+  ASSERT_FALSE(last["chains"].empty());
+  for (const auto& [chain, record] : last["chains"].items()) {
+    const size_t blocks = record["blocks"].get<size_t>();
+    EXPECT_GE(blocks, 2u) << chain;
+    ASSERT_EQ(record["cka"].size(), blocks) << chain;
+    for (size_t i = 0; i < blocks; ++i) {
+      ASSERT_EQ(record["cka"][i].size(), blocks);
+      EXPECT_DOUBLE_EQ(record["cka"][i][i].get<double>(), 1.0);
+      for (size_t j = 0; j < blocks; ++j) {
+        const double c = record["cka"][i][j].get<double>();
+        EXPECT_TRUE(c >= 0.0 && c <= 1.0 + 1e-12) << chain << " " << i << "," << j << ": " << c;
+        EXPECT_DOUBLE_EQ(c, record["cka"][j][i].get<double>());
+      }
+    }
+    EXPECT_EQ(record["increment_cosine"].size(), blocks - 1) << chain;
+  }
+}
+
+TEST_P(TaskContract, ASecondProcessInTheSameRunDirectoryIsRefused) {
+  // The lock a running task holds on its directory, taken here by the test itself.
+  const std::string out = TempDir("locked");
+  fs::create_directories(out);
+  const int fd = open((out + "/run.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_EQ(flock(fd, LOCK_EX), 0);
+  Result r = RunTask(GetParam().task, Args(out));
+  close(fd);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("another process is training in this directory"));
+  EXPECT_FALSE(fs::exists(out + "/run.json"));
 }
 
 TEST_P(TaskContract, SameSeedSameBytesOtherSeedOtherResults) {
@@ -84,6 +127,7 @@ TEST_P(TaskContract, SameSeedSameBytesOtherSeedOtherResults) {
   ASSERT_EQ(RunTask(GetParam().task, Args(other, {"--seed=1"})).exit_code, 0);
   EXPECT_EQ(MetricsWithoutTimes(again), MetricsWithoutTimes(Reference()));
   EXPECT_EQ(ReadJson(again + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
+  EXPECT_EQ(ReadText(again + "/depth.json"), ReadText(Reference() + "/depth.json"));
   EXPECT_NE(MetricsWithoutTimes(other), MetricsWithoutTimes(Reference()));
 }
 
@@ -107,6 +151,7 @@ TEST_P(TaskContract, ResumesAfterSigkillToTheSameFinal) {
   EXPECT_THAT(resumed.stderr_text, HasSubstr("resuming from the checkpoint at step"));
   EXPECT_EQ(ReadJson(out + "/run.json")["final"], ReadJson(Reference() + "/run.json")["final"]);
   EXPECT_EQ(MetricsWithoutTimes(out), MetricsWithoutTimes(Reference()));
+  EXPECT_EQ(ReadText(out + "/depth.json"), ReadText(Reference() + "/depth.json"));
   // Completed: not trained again.
   Result again = RunTask(GetParam().task, Args(out));
   EXPECT_EQ(again.exit_code, 0);
