@@ -1,4 +1,4 @@
-#include "tasks/diffusion/frechet.h"
+#include "tasks/generation/frechet.h"
 
 #include <ATen/ATen.h>
 

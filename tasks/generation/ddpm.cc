@@ -1,4 +1,4 @@
-#include "tasks/diffusion/ddpm.h"
+#include "tasks/generation/ddpm.h"
 
 #include <algorithm>
 #include <cmath>

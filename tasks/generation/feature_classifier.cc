@@ -1,4 +1,4 @@
-#include "tasks/diffusion/feature_classifier.h"
+#include "tasks/generation/feature_classifier.h"
 
 #include <dlfcn.h>
 
@@ -80,14 +80,13 @@ absl::StatusOr<std::string> TrainFeatureClassifier(const at::Tensor& images, con
     // Initialise from the fixed generator (not the global one): LibTorch's default
     // uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases alike.
     torch::NoGradGuard no_grad;
-    for (auto& [name, p] : net->named_parameters()) {
-      const int64_t fan_in = p.dim() > 1 ? p[0].numel() : 1;
-      int64_t fan = fan_in;
-      if (p.dim() == 1) {  // a bias: the fan-in of its weight
-        const std::string weight = name.substr(0, name.rfind('.')) + ".weight";
-        fan = net->named_parameters()[weight][0].numel();
-      }
-      const double bound = 1.0 / std::sqrt(static_cast<double>(fan));
+    const auto params = net->named_parameters();
+    for (const auto& item : params) {
+      const std::string& name = item.key();
+      at::Tensor p = item.value();
+      // A bias takes the fan-in of its layer's weight.
+      const at::Tensor& weight = p.dim() > 1 ? p : params[name.substr(0, name.rfind('.')) + ".weight"];
+      const double bound = 1.0 / std::sqrt(static_cast<double>(weight[0].numel()));
       p.uniform_(-bound, bound, generator);
     }
   }

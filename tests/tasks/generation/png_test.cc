@@ -1,5 +1,5 @@
 // The PNG encoder's output read back by libpng's own decoder: signature, IHDR, pixels.
-#include "tasks/diffusion/png.h"
+#include "tasks/generation/png.h"
 
 #include <png.h>
 

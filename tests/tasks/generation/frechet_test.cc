@@ -1,7 +1,7 @@
 // The Frechet distance against closed forms: diagonal covariances by hand, commuting
 // covariances (sum of (sqrt a - sqrt b)^2), and 2x2 non-commuting ones, where
 // Tr(M^(1/2)) = sqrt(tr M + 2 sqrt(det M)) for a 2x2 SPD M.
-#include "tasks/diffusion/frechet.h"
+#include "tasks/generation/frechet.h"
 
 #include <cmath>
 

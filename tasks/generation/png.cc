@@ -1,4 +1,4 @@
-#include "tasks/diffusion/png.h"
+#include "tasks/generation/png.h"
 
 #include <png.h>
 

@@ -1,6 +1,6 @@
 // The cosine schedule against its closed form, q(x_t | x_0), the timestep grids, and
 // DDIM recovering a point mass from its exact noise predictor.
-#include "tasks/diffusion/ddpm.h"
+#include "tasks/generation/ddpm.h"
 
 #include <cmath>
 
