@@ -1,8 +1,8 @@
 // DDPM with epsilon prediction and the cosine noise schedule (Nichol & Dhariwal 2021),
 // as the U-ViT code trains it, and a deterministic DDIM sampler (eta = 0) over a few
 // evenly spaced timesteps.
-#ifndef GS_TASKS_DIFFUSION_DDPM_H_
-#define GS_TASKS_DIFFUSION_DDPM_H_
+#ifndef GS_TASKS_GENERATION_DDPM_H_
+#define GS_TASKS_GENERATION_DDPM_H_
 
 #include <cstdint>
 #include <functional>
@@ -52,4 +52,4 @@ at::Tensor DdimSample(const NoiseSchedule& schedule, const NoisePredictor& predi
 
 }  // namespace gs::diffusion
 
-#endif  // GS_TASKS_DIFFUSION_DDPM_H_
+#endif  // GS_TASKS_GENERATION_DDPM_H_

@@ -13,7 +13,7 @@ namespace gs::diffusion {
 namespace {
 
 constexpr uint64_t kSeed = 20240901;
-constexpr int64_t kSteps = 400, kBatch = 64;
+constexpr int64_t kSteps = 300, kBatch = 64;
 constexpr double kLr = 2e-3;
 
 // Runs with one intra-op thread (LibTorch's and OpenBLAS's), so the trained bytes do not
@@ -56,14 +56,14 @@ FeatureNet NewNet() {
 }  // namespace
 
 FeatureNetImpl::FeatureNetImpl()
-    : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 3).padding(1)))),
-      conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).padding(1)))),
-      fc(register_module("fc", torch::nn::Linear(32 * 7 * 7, kFeatureDim))),
+    : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).padding(1)))),
+      conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 16, 3).padding(1)))),
+      fc(register_module("fc", torch::nn::Linear(16 * 7 * 7, kFeatureDim))),
       head(register_module("head", torch::nn::Linear(kFeatureDim, 10))) {}
 
 at::Tensor FeatureNetImpl::features(const at::Tensor& images) {
-  at::Tensor x = torch::max_pool2d(torch::relu(conv1(images)), 2);   // [B, 16, 14, 14]
-  x = torch::max_pool2d(torch::relu(conv2(x)), 2);                    // [B, 32, 7, 7]
+  at::Tensor x = torch::max_pool2d(torch::relu(conv1(images)), 2);   // [B, 8, 14, 14]
+  x = torch::max_pool2d(torch::relu(conv2(x)), 2);                    // [B, 16, 7, 7]
   return torch::relu(fc(x.flatten(1)));
 }
 

@@ -1,9 +1,11 @@
 // The fixed Fashion-MNIST classifier whose 64-d penultimate features the Frechet
-// distance compares: a small CNN (two 3x3 conv + max-pool stages, a 64-unit layer, a
-// linear head), trained once with a fixed seed, batch order and step count, on one
-// thread, whatever run asks for it. Runs share it through the cache (tasks/cache.h).
-#ifndef GS_TASKS_DIFFUSION_FEATURE_CLASSIFIER_H_
-#define GS_TASKS_DIFFUSION_FEATURE_CLASSIFIER_H_
+// distance compares: a small CNN (3x3 convolutions with 8 and 16 channels, each followed
+// by ReLU and 2x2 max-pooling; a 64-unit layer; a linear head), trained once with a
+// fixed seed, batch order and step count (Adam, 300 steps of 64; about 83% test
+// accuracy), on one thread, whatever run asks for it. Runs share it through the cache
+// (tasks/cache.h).
+#ifndef GS_TASKS_GENERATION_FEATURE_CLASSIFIER_H_
+#define GS_TASKS_GENERATION_FEATURE_CLASSIFIER_H_
 
 #include <string>
 
@@ -46,4 +48,4 @@ absl::StatusOr<FeatureNet> LoadFeatureClassifier(const std::string& bytes);
 
 }  // namespace gs::diffusion
 
-#endif  // GS_TASKS_DIFFUSION_FEATURE_CLASSIFIER_H_
+#endif  // GS_TASKS_GENERATION_FEATURE_CLASSIFIER_H_

@@ -2,8 +2,8 @@
 //   ||mu_r - mu_g||^2 + Tr(S_r + S_g) - 2 Tr((S_r^(1/2) S_g S_r^(1/2))^(1/2))
 // in double precision; the last trace is the sum of square roots of the eigenvalues of
 // the symmetric matrix S_r^(1/2) S_g S_r^(1/2), tiny negative ones (round-off) taken as 0.
-#ifndef GS_TASKS_DIFFUSION_FRECHET_H_
-#define GS_TASKS_DIFFUSION_FRECHET_H_
+#ifndef GS_TASKS_GENERATION_FRECHET_H_
+#define GS_TASKS_GENERATION_FRECHET_H_
 
 #include <ATen/core/Tensor.h>
 
@@ -21,4 +21,4 @@ double FrechetDistance(const GaussianStats& real, const GaussianStats& generated
 
 }  // namespace gs::diffusion
 
-#endif  // GS_TASKS_DIFFUSION_FRECHET_H_
+#endif  // GS_TASKS_GENERATION_FRECHET_H_

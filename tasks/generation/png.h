@@ -1,6 +1,6 @@
 // 8-bit grayscale PNG encoding through libpng (for sample grids).
-#ifndef GS_TASKS_DIFFUSION_PNG_H_
-#define GS_TASKS_DIFFUSION_PNG_H_
+#ifndef GS_TASKS_GENERATION_PNG_H_
+#define GS_TASKS_GENERATION_PNG_H_
 
 #include <cstdint>
 #include <string>
@@ -17,4 +17,4 @@ absl::StatusOr<std::string> EncodeGrayPng(int64_t width, int64_t height,
 
 }  // namespace gs::diffusion
 
-#endif  // GS_TASKS_DIFFUSION_PNG_H_
+#endif  // GS_TASKS_GENERATION_PNG_H_
