@@ -89,7 +89,7 @@ Preset MakePreset(const std::string& name) {
   }
   p.schedule.clip = 1.0;
   p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.03}, {"muon", 0.03}};
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 1e-3}, {"muon", 0.02}};
+  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 2e-3}, {"muon", 0.02}};
   return p;
 }
 
