@@ -89,7 +89,7 @@ Preset MakePreset(const std::string& name) {
   }
   p.schedule.clip = 1.0;
   p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.03}, {"muon", 0.03}};
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 2e-3}, {"muon", 0.02}};
+  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.02}};
   return p;
 }
 
@@ -195,7 +195,9 @@ class Diffusion : public Task {
     if (final) {
       const at::Tensor samples = Sample();
       val["frechet_distance"] = diffusion::FrechetDistance(real_stats_, FeatureStats(samples));
-      if (absl::Status s = WriteGrid(samples); !s.ok()) throw std::runtime_error(std::string(s.message()));
+      // A c10::Error, which the trainer records as a failed run.
+      const absl::Status s = WriteGrid(samples);
+      TORCH_CHECK(s.ok(), "writing ", out_, "/samples.png: ", s.message());
     }
     return {{"val", val}};
   }
