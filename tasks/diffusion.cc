@@ -44,7 +44,7 @@ struct Preset {
   int64_t probe_examples;   // the first test images, for depth.json
   int64_t fid_real;         // the first test images, the Frechet distance's reference
   int64_t fid_samples;      // generated images (labels i mod 10)
-  int64_t sampler_steps;    // DDIM steps (trailing spacing)
+  int64_t sampler_steps;    // DDIM steps (evenly spaced from t = 1)
   double guidance;          // eps = eps_c + w (eps_c - eps_u); 0: conditional only
   uint64_t sampler_seed;    // the starting noise of the samples
   Schedule schedule;
@@ -150,7 +150,7 @@ class Diffusion : public Task {
             {"timesteps", diffusion::kTimesteps}, {"schedule", "cosine"},
             {"label_dropout", kLabelDropout}, {"val_examples", preset_.val_examples},
             {"val_bins", kBins}, {"fid_real", preset_.fid_real},
-            {"fid_samples", preset_.fid_samples}, {"sampler", "ddim-eta0-trailing"},
+            {"fid_samples", preset_.fid_samples}, {"sampler", "ddim-eta0-leading"},
             {"sampler_steps", preset_.sampler_steps}, {"guidance", preset_.guidance},
             {"sampler_seed", preset_.sampler_seed},
             {"feature_classifier", diffusion::kFeatureClassifierName}};

@@ -53,7 +53,7 @@ std::vector<int64_t> EvalTimesteps(int64_t timesteps, int64_t bins) {
 
 std::vector<int64_t> SamplerTimesteps(int64_t timesteps, int64_t steps) {
   std::vector<int64_t> t;
-  for (int64_t i = 0; i < steps; ++i) t.push_back((i + 1) * timesteps / steps - 1);
+  for (int64_t i = 0; i < steps; ++i) t.push_back(i * (timesteps / steps) + 1);
   return t;
 }
 

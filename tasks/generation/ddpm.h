@@ -35,8 +35,11 @@ at::Tensor AddNoise(const NoiseSchedule& schedule, const at::Tensor& x0, const a
 // The held-out loss's timestep grid: t_k = floor((k + 0.5) T / bins), k = 0..bins-1.
 std::vector<int64_t> EvalTimesteps(int64_t timesteps, int64_t bins);
 
-// The sampler's timesteps, "trailing" spacing (Lin et al. 2024): t_i = floor((i + 1) T /
-// steps) - 1, i = 0..steps-1, so the first denoising step starts at T - 1 (pure noise).
+// The sampler's timesteps, evenly spaced as in the DDIM paper (diffusers' "leading"
+// spacing with offset 1): t_i = i * floor(T / steps) + 1, i = 0..steps-1, so sampling
+// starts at t = 901 for 10 steps of 1000. Not at T - 1: the cosine schedule leaves
+// alpha_bar ~ 2e-9 there, and the x0 estimate (x - sqrt(1 - abar) eps) / sqrt(abar) turns
+// any error of the predicted noise into saturated garbage that the later steps keep.
 std::vector<int64_t> SamplerTimesteps(int64_t timesteps, int64_t steps);
 
 // Predicted noise for x_t [B, ...] at timesteps t [B] (guidance, if any, inside).

@@ -65,13 +65,13 @@ TEST(AddNoise, IsTheClosedFormPerSample) {
   }
 }
 
-TEST(Timesteps, HeldOutGridAndTrailingSamplerGrid) {
+TEST(Timesteps, HeldOutGridAndEvenlySpacedSamplerGrid) {
   EXPECT_EQ(EvalTimesteps(1000, 10),
             (std::vector<int64_t>{50, 150, 250, 350, 450, 550, 650, 750, 850, 950}));
   EXPECT_EQ(EvalTimesteps(1000, 4), (std::vector<int64_t>{125, 375, 625, 875}));
   EXPECT_EQ(SamplerTimesteps(1000, 10),
-            (std::vector<int64_t>{99, 199, 299, 399, 499, 599, 699, 799, 899, 999}));
-  EXPECT_EQ(SamplerTimesteps(1000, 3), (std::vector<int64_t>{332, 665, 999}));
+            (std::vector<int64_t>{1, 101, 201, 301, 401, 501, 601, 701, 801, 901}));
+  EXPECT_EQ(SamplerTimesteps(1000, 3), (std::vector<int64_t>{1, 334, 667}));
 }
 
 TEST(DdimSample, ExactPredictorOfAPointMassReturnsThePoint) {
@@ -88,7 +88,7 @@ TEST(DdimSample, ExactPredictorOfAPointMassReturnsThePoint) {
     return (x - std::sqrt(abar) * point) / std::sqrt(1 - abar);
   };
   at::Tensor out = DdimSample(schedule, exact, noise, 5);
-  EXPECT_EQ(visited, (std::vector<int64_t>{999, 799, 599, 399, 199}));
+  EXPECT_EQ(visited, (std::vector<int64_t>{801, 601, 401, 201, 1}));
   EXPECT_LT((out - point).abs().max().item<double>(), 1e-4);
 }
 
@@ -97,10 +97,13 @@ TEST(DdimSample, OneStepReturnsTheClampedPrediction) {
   at::Tensor x = torch::tensor({-3.0f, 0.0f, 3.0f}).view({3, 1});
   NoisePredictor zero = [](const at::Tensor& x, const at::Tensor&) { return torch::zeros_like(x); };
   at::Tensor out = DdimSample(schedule, zero, x, 1);
-  // x0 = x / sqrt(abar_999), then clamped to [-1, 1].
+  // x0 = x / sqrt(abar_1), then clamped to [-1, 1].
   EXPECT_FLOAT_EQ(out[0][0].item<float>(), -1.0f);
   EXPECT_FLOAT_EQ(out[1][0].item<float>(), 0.0f);
   EXPECT_FLOAT_EQ(out[2][0].item<float>(), 1.0f);
+  at::Tensor small = torch::tensor({0.5f}).view({1, 1});
+  EXPECT_NEAR(DdimSample(schedule, zero, small, 1)[0][0].item<double>(),
+              0.5 / std::sqrt(schedule.alpha_bars[1]), 1e-6);
 }
 
 }  // namespace
