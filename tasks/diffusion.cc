@@ -13,10 +13,9 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "tasks/blas.h"
 #include "tasks/cache.h"
 #include "tasks/data/fashion_mnist.h"
+#include "tasks/diffusion.h"
 #include "tasks/generation/ddpm.h"
 #include "tasks/generation/feature_classifier.h"
 #include "tasks/generation/frechet.h"
@@ -308,10 +307,7 @@ class Diffusion : public Task {
 };
 
 }  // namespace
-}  // namespace gs::tasks
 
-int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);
-  gs::tasks::Diffusion task;
-  return gs::tasks::RunTask(task, argc, argv);
-}
+std::unique_ptr<Task> NewDiffusion() { return std::make_unique<Diffusion>(); }
+
+}  // namespace gs::tasks

@@ -5,11 +5,12 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 
 #include "tasks/data/text_corpus.h"
 #include "tasks/models/gpt.h"
-#include "tasks/blas.h"
 #include "tasks/trainer.h"
+#include "tasks/lm_pretrain.h"
 
 namespace gs::tasks {
 namespace {
@@ -142,10 +143,7 @@ class LmPretrain : public Task {
 };
 
 }  // namespace
-}  // namespace gs::tasks
 
-int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);
-  gs::tasks::LmPretrain task;
-  return gs::tasks::RunTask(task, argc, argv);
-}
+std::unique_ptr<Task> NewLmPretrain() { return std::make_unique<LmPretrain>(); }
+
+}  // namespace gs::tasks

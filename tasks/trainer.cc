@@ -1,6 +1,7 @@
 #include "tasks/trainer.h"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/torch_module.h"
+#include "tasks/blas.h"
 #include "tasks/checkpoint.h"
 #include "tasks/run_dir.h"
 
@@ -109,6 +111,9 @@ int Run::Finish(const std::string& status, int code) {
   // Forward, backward and optimizer step only (no evaluation or checkpoints), over the
   // steps this process ran.
   if (timed_steps_ > 0) run_["seconds_per_step"] = step_seconds_ / timed_steps_;
+  // Peak resident memory of this process (Linux reports kilobytes).
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) run_["peak_resident_bytes"] = int64_t{usage.ru_maxrss} * 1024;
   if (absl::Status s = WriteRunJson(); !s.ok()) return Fail(kExitFailed, std::string(s.message()));
   return code;
 }
@@ -385,6 +390,11 @@ int RunTask(Task& task, int argc, char** argv) {
   } catch (const std::exception& e) {
     return Fail(kExitFailed, e.what());
   }
+}
+
+int TaskMain(std::unique_ptr<Task> task, int argc, char** argv) {
+  UseFastBlasKernels(argv);
+  return RunTask(*task, argc, argv);
 }
 
 }  // namespace gs::tasks

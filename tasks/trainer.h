@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,9 @@ class Task {
 
 // Runs `task` under the flags in argv; returns the contract's exit code.
 int RunTask(Task& task, int argc, char** argv);
+
+// A task binary's main: picks the fast BLAS kernels (tasks/blas.h), then RunTask.
+int TaskMain(std::unique_ptr<Task> task, int argc, char** argv);
 
 }  // namespace gs::tasks
 

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/models/vit.h"
-#include "tasks/blas.h"
 #include "tasks/trainer.h"
+#include "tasks/vit_classification.h"
 
 namespace gs::tasks {
 namespace {
@@ -137,10 +137,7 @@ class VitClassification : public Task {
 };
 
 }  // namespace
-}  // namespace gs::tasks
 
-int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);
-  gs::tasks::VitClassification task;
-  return gs::tasks::RunTask(task, argc, argv);
-}
+std::unique_ptr<Task> NewVitClassification() { return std::make_unique<VitClassification>(); }
+
+}  // namespace gs::tasks

@@ -1,8 +1,8 @@
 #include "tasks/models/transformer.h"
 
-#include <cmath>
-
 #include <torch/torch.h>
+
+#include "tasks/models/fused_attention.h"
 
 namespace gs::models {
 
@@ -14,17 +14,7 @@ AttentionImpl::AttentionImpl(int64_t width, int64_t heads_)
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, bool causal) {
-  const int64_t b = x.size(0), t = x.size(1), c = x.size(2), d = c / heads;
-  // [B, T, 3, H, D] -> three [B, H, T, D]
-  at::Tensor parts = qkv(x).view({b, t, 3, heads, d}).permute({2, 0, 3, 1, 4});
-  at::Tensor q = parts[0], k = parts[1], v = parts[2];
-  at::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
-  if (causal) {
-    at::Tensor mask = torch::ones({t, t}, torch::dtype(torch::kBool).device(x.device())).triu(1);
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-  }
-  at::Tensor y = torch::matmul(torch::softmax(scores, -1), v);
-  return proj(y.transpose(1, 2).reshape({b, t, c}));
+  return proj(AttentionCore(qkv(x), heads, causal));
 }
 
 MlpImpl::MlpImpl(int64_t width, int64_t hidden)

@@ -1,0 +1,88 @@
+// Grid files (benchmarks/grids/*.json): which runs a suite invocation makes. A grid is a
+// list of experiments, each the cross product of its tasks, presets, optimizers,
+// smoothing settings, flag overrides (a list value sweeps) and seeds:
+//
+//   {"description": "...",
+//    "experiments": [
+//      {"tasks": ["vit_classification", "lm_pretrain"], "preset": "quick",
+//       "optimizers": ["sgd", "adamw", "muon"],
+//       "smoothing": [{"smoothing": "none"}, {"smoothing": "window", "smoothing_alpha": 0.2}],
+//       "seeds": [0, 1, 2, 3, 4],
+//       "flags": {"steps": 100, "lr": [0.002, 0.004]}}]}
+//
+// tasks, preset, optimizers, smoothing and seeds are required; each takes a list or one
+// value. Every mistake is InvalidArgument naming the file, the key path and what is allowed.
+#ifndef GS_BENCHMARKS_GRID_H_
+#define GS_BENCHMARKS_GRID_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace gs::benchmarks {
+
+// One smoothing setting, with the task binaries' defaults for the keys a grid leaves out.
+struct Smoothing {
+  std::string smoothing = "none";
+  double alpha = 0.2;
+  std::string alpha_text = "0.2";  // as the grid wrote it, passed on unrounded
+  int64_t radius = 1;
+  std::string kernel = "box";
+  std::string variant = "standard";
+  std::string scope = "all";
+  std::string target = "update";
+
+  // As tasks/run_config.cc's RunConfig::SmoothingTag(): "none" or
+  // "window-a0.2-r1-box-standard-all-update".
+  std::string Tag() const;
+};
+
+// One run: a task binary's flags and its directory under the results folder.
+struct RunSpec {
+  std::string task;
+  std::string preset;
+  std::string optimizer;
+  Smoothing smoothing;
+  int64_t seed = 0;
+  // Flag overrides (lr, steps, eval_every, checkpoint_every, threads) in that order, each
+  // with its value as the grid wrote it.
+  std::vector<std::pair<std::string, std::string>> overrides;
+  // <task>/<preset>/<optimizer>-<smoothing tag>[-<overrides tag>]/seed<k>, e.g.
+  // lm_pretrain/quick/adamw-none-lr0.002-steps100/seed0.
+  std::string dir;
+
+  // The task binary's flags, less --out and --cache_dir (the runner adds them).
+  std::vector<std::string> TaskArgs() const;
+};
+
+struct Grid {
+  std::string path;
+  std::string description;
+  std::vector<RunSpec> runs;  // unique directories, in expansion order
+};
+
+// What a grid may name: the suite's tasks (built or planned) and the registered base
+// optimizers.
+struct GridNames {
+  std::vector<std::string> tasks;
+  std::vector<std::string> optimizers;
+};
+
+// Parses and expands a grid. `path` names the file in messages. Within an experiment,
+// seeds vary slowest, so an interrupted grid has every configuration at the first
+// seeds. A run listed twice with the same flags is kept once; two different runs
+// with one directory (say alpha 0.2 and 0.2000001) are an error.
+absl::StatusOr<Grid> ParseGrid(const std::string& text, const std::string& path,
+                               const GridNames& names);
+
+// Reads and parses the grid file at `path`; messages and Grid::path name it `shown_as`
+// when given (benchmarks/grids/demo.json rather than a runfiles path).
+absl::StatusOr<Grid> LoadGrid(const std::string& path, const GridNames& names,
+                              const std::string& shown_as = "");
+
+}  // namespace gs::benchmarks
+
+#endif  // GS_BENCHMARKS_GRID_H_

@@ -1,0 +1,414 @@
+#include "benchmarks/runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace gs::benchmarks {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+volatile sig_atomic_t g_stop_signal = 0;
+void OnStopSignal(int signal) { g_stop_signal = signal; }
+
+// The descriptor a task process holds its run's lock on.
+constexpr int kChildLockFd = 3;
+// How long stopped task processes get between SIGTERM and SIGKILL.
+constexpr auto kStopGrace = std::chrono::seconds(10);
+
+void Sleep(double seconds) {
+  timespec t{static_cast<time_t>(seconds),
+             static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
+  nanosleep(&t, nullptr);  // a signal cuts it short, as wanted
+}
+
+std::string Duration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, s / 60 % 60);
+  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  return absl::StrFormat("%ds", s);
+}
+
+enum class Begun { kStarted, kDone, kElsewhere, kFailed };
+
+struct Child {
+  pid_t pid;
+  size_t index;
+  int lock_fd;
+  Clock::time_point start;
+};
+
+class Suite {
+ public:
+  Suite(const std::vector<RunSpec>& runs, const RunnerOptions& options)
+      : runs_(runs), options_(options), out_(options.progress), tty_(isatty(fileno(out_))) {
+    result_.total = static_cast<int>(runs.size());
+  }
+
+  SuiteResult Run();
+
+ private:
+  std::string Dir(size_t i) const { return options_.results_dir + "/" + runs_[i].dir; }
+  Begun Begin(size_t i);
+  void Finish(pid_t pid, int wait_status);
+  void Stop();
+  void Fail(size_t i, int code, const std::string& reason);
+  int Done() const {
+    return result_.completed + result_.diverged + result_.skipped + result_.failed;
+  }
+  std::string Counts() const;
+  void Line(const std::string& text);
+  void StatusLine();
+
+  const std::vector<RunSpec>& runs_;
+  const RunnerOptions& options_;
+  std::FILE* out_;
+  const bool tty_;
+  SuiteResult result_;
+  std::deque<size_t> pending_;
+  std::vector<size_t> elsewhere_;
+  std::vector<Child> children_;
+  double seconds_sum_ = 0.0;  // of the runs this suite finished
+  int seconds_count_ = 0;
+  bool status_shown_ = false;
+};
+
+std::string Suite::Counts() const {
+  std::string eta = "?";
+  if (seconds_count_ > 0) {
+    const double mean = seconds_sum_ / seconds_count_;
+    double work = mean * static_cast<double>(pending_.size() + elsewhere_.size());
+    for (const Child& c : children_) {
+      work += std::max(0.0, mean - std::chrono::duration<double>(Clock::now() - c.start).count());
+    }
+    eta = Duration(work / options_.jobs);
+  }
+  return absl::StrCat("running ", children_.size(), ", failed ", result_.failed, ", skipped ",
+                      result_.skipped, ", ETA ", eta);
+}
+
+void Suite::Line(const std::string& text) {
+  if (status_shown_) std::fputs("\r\033[K", out_);
+  status_shown_ = false;
+  std::fprintf(out_, "%s\n", text.c_str());
+  std::fflush(out_);
+}
+
+// On a terminal, one line rewritten in place.
+void Suite::StatusLine() {
+  if (!tty_) return;
+  std::fprintf(out_, "\r\033[K[%d/%d] %s", Done(), result_.total, Counts().c_str());
+  std::fflush(out_);
+  status_shown_ = true;
+}
+
+void Suite::Fail(size_t i, int code, const std::string& reason) {
+  ++result_.failed;
+  result_.failures.push_back({Dir(i), code, reason, Dir(i) + "/stderr.log"});
+}
+
+Begun Suite::Begin(size_t i) {
+  const RunSpec& run = runs_[i];
+  const std::string dir = Dir(i);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) {
+    Fail(i, 1, "cannot create the run directory: " + error.message());
+    return Begun::kFailed;
+  }
+  const int lock_fd = open((dir + "/suite.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) {
+    Fail(i, 1, absl::StrCat("cannot open suite.lock: ", std::strerror(errno)));
+    return Begun::kFailed;
+  }
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    close(lock_fd);
+    if (e == EWOULDBLOCK) return Begun::kElsewhere;
+    Fail(i, 1, absl::StrCat("cannot lock suite.lock: ", std::strerror(e)));
+    return Begun::kFailed;
+  }
+  // Another suite may have finished it between the first look and the lock.
+  const RunStatus status = ReadRunState(dir).status;
+  if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
+    close(lock_fd);
+    return Begun::kDone;
+  }
+
+  const std::string binary = options_.task_binary(run.task);
+  std::vector<std::string> args = {binary};
+  for (std::string& a : run.TaskArgs()) args.push_back(std::move(a));
+  args.push_back("--out=" + dir);
+  args.push_back("--cache_dir=" + options_.results_dir + "/cache");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const std::string log_path = dir + "/stderr.log";
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) {
+    Fail(i, 1, absl::StrCat("cannot open ", log_path, ": ", std::strerror(errno)));
+    if (log_fd >= 0) close(log_fd);
+    if (null_fd >= 0) close(null_fd);
+    close(lock_fd);
+    return Begun::kFailed;
+  }
+  const std::string header =
+      absl::StrCat("== suite ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
+                   ": ", absl::StrJoin(args, " "), "\n");
+  (void)!write(log_fd, header.data(), header.size());
+
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Die with the suite, even when it is SIGKILLed; if it already died, do not start.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    dup2(null_fd, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    // The process holds its run's lock too, so the lock is free only once it is gone.
+    if (lock_fd == kChildLockFd) {
+      fcntl(lock_fd, F_SETFD, 0);
+    } else {
+      dup2(lock_fd, kChildLockFd);
+    }
+    execv(argv[0], argv.data());
+    const std::string message = absl::StrCat("cannot execute ", argv[0], ": ", std::strerror(errno), "\n");
+    (void)!write(2, message.data(), message.size());
+    _exit(127);
+  }
+  close(log_fd);
+  close(null_fd);
+  if (pid < 0) {
+    Fail(i, 1, absl::StrCat("fork failed: ", std::strerror(errno)));
+    close(lock_fd);
+    return Begun::kFailed;
+  }
+  const std::string pid_text = absl::StrCat(pid, "\n");
+  if (ftruncate(lock_fd, 0) == 0) (void)!pwrite(lock_fd, pid_text.data(), pid_text.size(), 0);
+  children_.push_back({pid, i, lock_fd, Clock::now()});
+  ++result_.started;
+  Line(absl::StrCat("[", Done(), "/", result_.total, "] start      ", run.dir));
+  return Begun::kStarted;
+}
+
+void Suite::Finish(pid_t pid, int wait_status) {
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [pid](const Child& c) { return c.pid == pid; });
+  if (it == children_.end()) return;
+  const Child child = *it;
+  children_.erase(it);
+  close(child.lock_fd);
+  const double seconds = std::chrono::duration<double>(Clock::now() - child.start).count();
+  const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
+                                          : 128 + WTERMSIG(wait_status);
+  if (g_stop_signal != 0 && code != 0 && code != 3) return;  // stopped by us: not a failure
+  const std::string& dir = runs_[child.index].dir;
+  const RunState state = ReadRunState(Dir(child.index));
+  std::string what;
+  if (code == 0 && state.status == RunStatus::kCompleted) {
+    ++result_.completed;
+    what = "completed";
+  } else if (code == 3 && state.status == RunStatus::kDiverged) {
+    ++result_.diverged;
+    what = "diverged ";
+  } else {
+    std::string reason = WIFEXITED(wait_status)
+                             ? absl::StrCat("exit code ", code)
+                             : absl::StrCat("killed by signal ", WTERMSIG(wait_status));
+    if (code == 0 || code == 3) {
+      reason += absl::StrCat(" but run.json says ", StatusName(state.status));
+    }
+    Fail(child.index, code, reason);
+    what = "FAILED   ";
+  }
+  seconds_sum_ += seconds;
+  ++seconds_count_;
+  std::string metric = PrimaryMetricText(state.run);
+  if (what == "FAILED   ") metric = result_.failures.back().reason;
+  Line(absl::StrFormat("[%d/%d] %s  %s  %s  %.1f s  (%s)", Done(), result_.total, what, dir,
+                       metric, seconds, Counts()));
+}
+
+void Suite::Stop() {
+  Line(absl::StrCat("suite: ", strsignal(g_stop_signal), ": stopping ", children_.size(),
+                    " task process(es); run the suite again to finish"));
+  for (const Child& c : children_) kill(c.pid, SIGTERM);
+  const Clock::time_point deadline = Clock::now() + kStopGrace;
+  while (!children_.empty()) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      Finish(pid, status);
+      continue;
+    }
+    if (pid < 0 && errno == ECHILD) break;
+    if (Clock::now() > deadline) {
+      for (const Child& c : children_) kill(c.pid, SIGKILL);
+    }
+    Sleep(0.05);
+  }
+  for (const Child& c : children_) close(c.lock_fd);
+  children_.clear();
+}
+
+SuiteResult Suite::Run() {
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    const RunStatus status = ReadRunState(Dir(i)).status;
+    if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
+      ++result_.skipped;
+    } else {
+      pending_.push_back(i);
+    }
+  }
+  Line(absl::StrCat("suite: ", runs_.size(), " runs; ", result_.skipped,
+                    " already completed or diverged (skipped); ", pending_.size(),
+                    " to run, ", options_.jobs, " at a time"));
+
+  Clock::time_point last_status = Clock::now();
+  Clock::time_point last_retry = Clock::now();
+  bool told_waiting = false;
+  while (g_stop_signal == 0) {
+    while (children_.size() < static_cast<size_t>(options_.jobs) && !pending_.empty() &&
+           g_stop_signal == 0) {
+      const size_t i = pending_.front();
+      pending_.pop_front();
+      switch (Begin(i)) {
+        case Begun::kDone:
+          ++result_.skipped;
+          Line(absl::StrCat("[", Done(), "/", result_.total, "] skipped    ", runs_[i].dir,
+                            "  (finished elsewhere)"));
+          break;
+        case Begun::kElsewhere:
+          elsewhere_.push_back(i);
+          break;
+        case Begun::kFailed:
+          Line(absl::StrCat("[", Done(), "/", result_.total, "] FAILED     ", runs_[i].dir, "  ",
+                            result_.failures.back().reason));
+          break;
+        case Begun::kStarted:
+          break;
+      }
+    }
+    if (children_.empty() && pending_.empty() && elsewhere_.empty()) break;
+    // Runs another suite holds: retried once nothing else is left to start.
+    if (pending_.empty() && !elsewhere_.empty() &&
+        children_.size() < static_cast<size_t>(options_.jobs)) {
+      if (!told_waiting) {
+        std::vector<std::string> dirs;
+        for (size_t i : elsewhere_) dirs.push_back(runs_[i].dir);
+        Line(absl::StrCat("suite: waiting for ", elsewhere_.size(),
+                          " run(s) running elsewhere (their suite.lock is held): ",
+                          absl::StrJoin(dirs, ", ")));
+        told_waiting = true;
+      }
+      if (Clock::now() - last_retry > std::chrono::seconds(1)) {
+        pending_.insert(pending_.end(), elsewhere_.begin(), elsewhere_.end());
+        elsewhere_.clear();
+        last_retry = Clock::now();
+        continue;
+      }
+    }
+    int status = 0;
+    const pid_t pid = children_.empty() ? 0 : waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      Finish(pid, status);
+      continue;
+    }
+    if (Clock::now() - last_status > std::chrono::seconds(1)) {
+      StatusLine();
+      last_status = Clock::now();
+    }
+    Sleep(0.1);
+  }
+  if (g_stop_signal != 0) {
+    Stop();
+    result_.signal = g_stop_signal;
+  }
+  return result_;
+}
+
+}  // namespace
+
+RunState ReadRunState(const std::string& run_dir) {
+  RunState state;
+  std::ifstream in(run_dir + "/run.json");
+  if (!in) return state;
+  std::stringstream text;
+  text << in.rdbuf();
+  state.status = RunStatus::kPartial;
+  state.run = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (state.run.is_discarded() || !state.run.is_object()) {
+    state.run = nlohmann::json();
+    return state;
+  }
+  const nlohmann::json status = state.run.value("status", nlohmann::json());
+  if (status == "completed") state.status = RunStatus::kCompleted;
+  if (status == "diverged") state.status = RunStatus::kDiverged;
+  return state;
+}
+
+const char* StatusName(RunStatus status) {
+  switch (status) {
+    case RunStatus::kNew:
+      return "new";
+    case RunStatus::kPartial:
+      return "partial";
+    case RunStatus::kCompleted:
+      return "completed";
+    case RunStatus::kDiverged:
+      return "diverged";
+  }
+  return "?";
+}
+
+std::string PrimaryMetricText(const nlohmann::json& run) {
+  if (!run.is_object() || !run.contains("primary_metric") || !run["primary_metric"].is_object()) {
+    return "";
+  }
+  const nlohmann::json name = run["primary_metric"].value("name", nlohmann::json());
+  if (!name.is_string() || !run.contains("final") || !run["final"].is_object()) return "";
+  const nlohmann::json value = run["final"].value(name.get<std::string>(), nlohmann::json());
+  if (!value.is_number()) return "";
+  return absl::StrFormat("%s %.6g", name.get<std::string>(), value.get<double>());
+}
+
+SuiteResult RunAll(const std::vector<RunSpec>& runs, const RunnerOptions& options) {
+  g_stop_signal = 0;
+  struct sigaction action {}, old_int{}, old_term{};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a signal cuts sleeps short
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  SuiteResult result = Suite(runs, options).Run();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return result;
+}
+
+}  // namespace gs::benchmarks

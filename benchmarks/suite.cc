@@ -1,0 +1,174 @@
+// bazel run //benchmarks:suite -- --grid=demo --results=results --jobs=2
+//
+// Runs every run of a grid (benchmarks/grids/<name>.json, or a file) as a process of its
+// task binary, skips runs already completed or diverged, resumes interrupted ones, then
+// writes the report into <results>/report/. Exit codes: 0 every run completed or
+// diverged, 1 a run failed (or the suite was stopped, or the report failed), 2 a bad grid
+// or flag.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "benchmarks/grid.h"
+#include "benchmarks/runner.h"
+#include "benchmarks/suite_files.h"
+#include "reports/report.h"
+
+ABSL_FLAG(std::string, grid, "",
+          "a grid name (benchmarks/grids/<name>.json: smoke, demo, quick, paper, ablation_*, "
+          "lr_sweep) or a path to a grid file");
+ABSL_FLAG(std::string, results, "results",
+          "results folder (relative paths resolve against the workspace under bazel run)");
+ABSL_FLAG(int, jobs, 1, "runs at a time, each a process");
+ABSL_FLAG(bool, list, false, "print the grid's runs, their directories and state, then exit");
+ABSL_FLAG(std::string, filter, "", "only the runs whose directory contains this text");
+ABSL_FLAG(bool, no_report, false, "do not write <results>/report/ at the end");
+
+namespace gs::benchmarks {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+
+int BadInput(const std::string& message) {
+  std::fprintf(stderr, "suite: %s\n", message.c_str());
+  return kExitBadInput;
+}
+
+int List(const Grid& grid, const std::vector<RunSpec>& runs, const std::string& results) {
+  int done = 0;
+  for (const RunSpec& run : runs) {
+    const RunState state = ReadRunState(results + "/" + run.dir);
+    const bool finished =
+        state.status == RunStatus::kCompleted || state.status == RunStatus::kDiverged;
+    done += finished;
+    std::printf("%-9s  %s/%s%s%s\n", StatusName(state.status), results.c_str(), run.dir.c_str(),
+                finished ? "  " : "", finished ? PrimaryMetricText(state.run).c_str() : "");
+  }
+  std::printf("%s: %zu runs, %d done (completed or diverged), %zu to run\n", grid.path.c_str(),
+              runs.size(), done, runs.size() - done);
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Runs a grid of task runs and writes the report.\n"
+      "  bazel run //benchmarks:suite -- --grid=demo --results=results --jobs=2");
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    return BadInput(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
+  }
+  const int jobs = absl::GetFlag(FLAGS_jobs);
+  if (jobs < 1 || jobs > 256) {
+    return BadInput(absl::StrCat("--jobs=", jobs, " is not allowed; use an integer in [1, 256]"));
+  }
+  const std::string runfiles = FindRunfilesDir(argv[0]);
+  if (runfiles.empty()) {
+    std::fprintf(stderr, "suite: cannot find the suite's runfiles; start it with "
+                         "`bazel run //benchmarks:suite -- ...`\n");
+    return kExitFailed;
+  }
+  absl::StatusOr<GridNames> names = LoadGridNames(runfiles);
+  if (!names.ok()) {
+    std::fprintf(stderr, "suite: %s\n", std::string(names.status().message()).c_str());
+    return kExitFailed;
+  }
+  const std::string workspace = UserWorkspace();
+  absl::StatusOr<GridFile> grid_file =
+      ResolveGrid(absl::GetFlag(FLAGS_grid), runfiles, workspace);
+  if (!grid_file.ok()) return BadInput(std::string(grid_file.status().message()));
+  absl::StatusOr<Grid> grid = LoadGrid(grid_file->path, *names, grid_file->shown);
+  if (!grid.ok()) return BadInput(std::string(grid.status().message()));
+  if (absl::GetFlag(FLAGS_results).empty()) {
+    return BadInput("--results is empty; give a folder");
+  }
+  const std::string results = Absolute(absl::GetFlag(FLAGS_results), workspace);
+
+  std::vector<RunSpec> runs;
+  const std::string filter = absl::GetFlag(FLAGS_filter);
+  for (const RunSpec& run : grid->runs) {
+    if (absl::StrContains(run.dir, filter)) runs.push_back(run);
+  }
+  if (runs.empty()) {
+    return BadInput(absl::StrCat("--filter=", filter, " matches none of the ",
+                                 grid->runs.size(), " runs of ", grid->path));
+  }
+  if (absl::GetFlag(FLAGS_list)) return List(*grid, runs, results);
+
+  // Every task still to run needs its binary, before anything starts.
+  std::set<std::string> tasks;
+  for (const RunSpec& run : runs) {
+    const RunStatus status = ReadRunState(results + "/" + run.dir).status;
+    if (status != RunStatus::kCompleted && status != RunStatus::kDiverged) tasks.insert(run.task);
+  }
+  for (const std::string& task : tasks) {
+    const std::string binary = TaskBinaryPath(runfiles, task);
+    if (access(binary.c_str(), X_OK) != 0) {
+      return BadInput(absl::StrCat("task binary for ", task, " not found (", binary,
+                                   "): add \"", task, "\" to SUITE_TASKS in benchmarks/BUILD, "
+                                   "or leave its runs out with --filter"));
+    }
+  }
+  std::error_code error;
+  std::filesystem::create_directories(results + "/cache", error);
+  if (error) {
+    return BadInput(absl::StrCat("--results=", results, ": cannot create it: ", error.message()));
+  }
+
+  std::fprintf(stderr, "suite: grid %s%s%s; results in %s\n", grid->path.c_str(),
+               grid->description.empty() ? "" : ": ", grid->description.c_str(), results.c_str());
+  RunnerOptions options;
+  options.results_dir = results;
+  options.jobs = jobs;
+  options.task_binary = [&runfiles](const std::string& task) {
+    return TaskBinaryPath(runfiles, task);
+  };
+  const SuiteResult result = RunAll(runs, options);
+
+  std::fprintf(stderr,
+               "suite: %d runs: %d completed, %d diverged, %d skipped (done before), %d failed; "
+               "%d task processes started\n",
+               result.total, result.completed, result.diverged, result.skipped, result.failed,
+               result.started);
+  for (const Failure& f : result.failures) {
+    std::fprintf(stderr, "  failed: %s (%s); log: %s\n", f.dir.c_str(), f.reason.c_str(),
+                 f.log.c_str());
+  }
+  if (result.signal != 0) {
+    std::fprintf(stderr, "suite: stopped by %s; run the same command again to finish\n",
+                 strsignal(result.signal));
+    return kExitFailed;
+  }
+  int code = result.failed > 0 ? kExitFailed : kExitOk;
+  if (!absl::GetFlag(FLAGS_no_report)) {
+    const std::string report_dir = results + "/report";
+    absl::StatusOr<reports::ReportSummary> report = reports::WriteReport(results, report_dir);
+    if (!report.ok()) {
+      std::fprintf(stderr, "suite: the report failed: %s\n",
+                   std::string(report.status().message()).c_str());
+      return kExitFailed;
+    }
+    for (const std::string& warning : report->warnings) {
+      std::fprintf(stderr, "report: warning: %s\n", warning.c_str());
+    }
+    std::fprintf(stderr, "suite: report of %d runs: %s\n  tables: %s/tables.md\n",
+                 report->runs_read, report->index_path.c_str(), report_dir.c_str());
+  }
+  return code;
+}
+
+}  // namespace
+}  // namespace gs::benchmarks
+
+int main(int argc, char** argv) { return gs::benchmarks::Main(argc, argv); }

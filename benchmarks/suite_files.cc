@@ -1,0 +1,104 @@
+#include "benchmarks/suite_files.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace gs::benchmarks {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kWorkspace[] = "gradient_smoothing";
+
+bool IsDir(const std::string& path) {
+  std::error_code error;
+  return !path.empty() && fs::is_directory(path, error);
+}
+
+}  // namespace
+
+std::string FindRunfilesDir(const char* argv0) {
+  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    const char* dir = std::getenv(variable);
+    if (dir != nullptr && IsDir(std::string(dir) + "/" + kWorkspace)) return dir;
+  }
+  if (argv0 != nullptr && IsDir(std::string(argv0) + ".runfiles")) {
+    return fs::absolute(std::string(argv0) + ".runfiles").string();
+  }
+  std::error_code error;
+  const fs::path self = fs::read_symlink("/proc/self/exe", error);
+  if (!error && IsDir(self.string() + ".runfiles")) return self.string() + ".runfiles";
+  return "";
+}
+
+std::string TaskBinaryPath(const std::string& runfiles, const std::string& task) {
+  return absl::StrCat(runfiles, "/", kWorkspace, "/tasks/", task);
+}
+
+absl::StatusOr<GridNames> LoadGridNames(const std::string& runfiles) {
+  const std::string path = absl::StrCat(runfiles, "/", kWorkspace, "/benchmarks/suite_names.txt");
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  GridNames names;
+  std::string kind, name;
+  while (in >> kind >> name) {
+    if (kind == "task") names.tasks.push_back(name);
+    if (kind == "optimizer") names.optimizers.push_back(name);
+  }
+  if (names.tasks.empty() || names.optimizers.empty()) {
+    return absl::DataLossError(absl::StrCat(path, " names no task or no optimizer"));
+  }
+  return names;
+}
+
+std::vector<std::string> GridNamesInRunfiles(const std::string& runfiles) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry :
+       fs::directory_iterator(absl::StrCat(runfiles, "/", kWorkspace, "/benchmarks/grids"), error)) {
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<GridFile> ResolveGrid(const std::string& grid, const std::string& runfiles,
+                                     const std::string& workspace) {
+  const std::vector<std::string> known = GridNamesInRunfiles(runfiles);
+  if (grid.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--grid is required: a grid name (", absl::StrJoin(known, ", "), ") or a .json file"));
+  }
+  if (absl::StrContains(grid, "/") || absl::EndsWith(grid, ".json")) {
+    const std::string path = Absolute(grid, workspace);
+    return GridFile{path, path};
+  }
+  if (std::find(known.begin(), known.end(), grid) == known.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("--grid=", grid, ": no such grid; known: ",
+                                                   absl::StrJoin(known, ", "),
+                                                   " (or give a path to a .json file)"));
+  }
+  return GridFile{absl::StrCat(runfiles, "/", kWorkspace, "/benchmarks/grids/", grid, ".json"),
+                  absl::StrCat("benchmarks/grids/", grid, ".json")};
+}
+
+std::string UserWorkspace() {
+  const char* dir = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  return dir != nullptr ? std::string(dir) : fs::current_path().string();
+}
+
+std::string Absolute(const std::string& path, const std::string& workspace) {
+  fs::path p(path);
+  if (p.is_relative()) p = fs::path(workspace) / p;
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace gs::benchmarks

@@ -1,0 +1,97 @@
+#include "reports/report.h"
+
+#include <filesystem>
+#include <set>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "reports/figures.h"
+#include "reports/files.h"
+#include "reports/runs.h"
+#include "reports/summary.h"
+#include "reports/table_format.h"
+
+namespace gs::reports {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Index(const ReportSummary& report, const std::vector<Figure>& figures) {
+  std::string md = absl::StrCat(
+      "# Gradient Smoothing benchmark report\n\n", report.runs_read,
+      " run(s) read (completed, diverged and failed; running and broken ones are skipped and "
+      "listed under Warnings).\n\n## Tables\n\n",
+      "- [summary.csv](summary.csv): one row per task, preset, optimizer, configuration and "
+      "smoothing setting, with n, mean, std, 95% CI, delta and p-value\n",
+      "- [tables.md](tables.md): main results, ablations, overhead and depth similarity\n",
+      "- [tables.tex](tables.tex): the same tables as a LaTeX fragment (booktabs)\n",
+      "\n## Figures\n");
+  if (figures.empty()) md += "\nNo figures (no completed run has curves or depth data).\n";
+  for (const Figure& f : figures) {
+    absl::StrAppend(&md, "\n### ", f.title, "\n\n");
+    if (f.drawn) {
+      absl::StrAppend(&md, "![", f.title, "](", f.png, ")\n\n[PNG](", f.png, ") · [SVG](", f.svg,
+                      ") · ");
+    } else {
+      md += "Not drawn (see Warnings). ";
+    }
+    absl::StrAppend(&md, "[data](", f.data, ") · [gnuplot script](", f.script, ")\n");
+  }
+  md += "\n## Warnings\n\n";
+  if (report.warnings.empty()) md += "None.\n";
+  for (const std::string& w : report.warnings) absl::StrAppend(&md, "- ", w, "\n");
+  return md;
+}
+
+}  // namespace
+
+absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
+                                          const std::string& out_dir) {
+  absl::StatusOr<RunSet> runs = ReadRuns(results_dir, {out_dir});
+  if (!runs.ok()) {
+    return absl::Status(runs.status().code(),
+                        absl::StrCat("results directory: ", runs.status().message()));
+  }
+  std::error_code error;
+  fs::create_directories(out_dir, error);
+  if (error || !fs::is_directory(out_dir)) {
+    return absl::PermissionDeniedError(absl::StrCat("output directory ", out_dir,
+                                                    " cannot be created: ", error.message()));
+  }
+  const Summary summary = Summarize(runs->runs);
+
+  ReportSummary report;
+  for (const Row& r : summary.rows) report.runs_read += static_cast<int>(r.runs.size());
+  std::set<std::string> seen;
+  auto warn = [&](const std::vector<std::string>& warnings) {
+    for (const std::string& w : warnings) {
+      if (seen.insert(w).second) report.warnings.push_back(w);
+    }
+  };
+  warn(runs->warnings);
+  warn(summary.warnings);
+
+  auto write = [&](const std::string& name, const std::string& contents) -> absl::Status {
+    absl::Status s = WriteFileAtomic(absl::StrCat(out_dir, "/", name), contents);
+    if (!s.ok()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("output directory ", out_dir, " is not writable: ", s.message()));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = write("summary.csv", SummaryCsv(summary)); !s.ok()) return s;
+  const std::vector<Section> tables = AllTables(summary);
+  if (absl::Status s = write("tables.md", RenderMarkdown(tables)); !s.ok()) return s;
+  if (absl::Status s = write("tables.tex", RenderLatex(tables)); !s.ok()) return s;
+  absl::StatusOr<FigureSet> figures = WriteFigures(summary, out_dir, FindGnuplot());
+  if (!figures.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("output directory ", out_dir,
+                                                    " is not writable: ", figures.status().message()));
+  }
+  warn(figures->warnings);
+  report.index_path = absl::StrCat(out_dir, "/index.md");
+  if (absl::Status s = write("index.md", Index(report, figures->figures)); !s.ok()) return s;
+  return report;
+}
+
+}  // namespace gs::reports

@@ -1,0 +1,200 @@
+#include "reports/summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace gs::reports {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string Canonical(const std::map<std::string, std::string>& config) {
+  std::string s;
+  for (const auto& [k, v] : config) absl::StrAppend(&s, k, "=", v, "\n");
+  return s;
+}
+
+// The keys whose values differ from `base` (a key missing on either side counts).
+std::string Overrides(const std::map<std::string, std::string>& config,
+                      const std::map<std::string, std::string>& base) {
+  std::set<std::string> keys;
+  for (const auto& [k, v] : config) keys.insert(k);
+  for (const auto& [k, v] : base) keys.insert(k);
+  std::vector<std::string> parts;
+  for (const std::string& k : keys) {
+    auto a = config.find(k), b = base.find(k);
+    if (a == config.end()) {
+      parts.push_back(absl::StrCat(k, "=(unset)"));
+    } else if (b == base.end() || a->second != b->second) {
+      parts.push_back(absl::StrCat(k, "=", a->second));
+    }
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+using RowKey = std::tuple<std::string, int, std::string, int, std::string, std::string,
+                          std::string, std::string, std::string>;
+
+}  // namespace
+
+int PresetRank(const std::string& preset) {
+  if (preset == "smoke") return 0;
+  if (preset == "quick") return 1;
+  if (preset == "paper") return 2;
+  return 3;
+}
+
+int OptimizerRank(const std::string& optimizer) {
+  if (optimizer == "sgd") return 0;
+  if (optimizer == "adamw") return 1;
+  if (optimizer == "muon") return 2;
+  return 3;
+}
+
+bool SmoothingLess(const std::string& a, const std::string& b) {
+  auto rank = [](const std::string& s) { return s == "none" ? 0 : s == kDefaultSmoothingTag ? 1 : 2; };
+  return std::make_pair(rank(a), a) < std::make_pair(rank(b), b);
+}
+
+std::string FormatNumber(double v) {
+  if (std::isnan(v)) return "";
+  return absl::StrFormat("%.6g", v);
+}
+
+std::string FormatNumber(const std::optional<double>& v) {
+  return v ? FormatNumber(*v) : std::string();
+}
+
+Summary Summarize(const std::vector<Run>& runs) {
+  Summary summary;
+  // The most common configuration per task/preset/optimizer is the reference that
+  // overrides are named against (ties: the smallest canonical form, for determinism).
+  std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int>> counts;
+  for (const Run& r : runs) ++counts[{r.task, r.preset, r.optimizer}][Canonical(r.config)];
+  std::map<std::tuple<std::string, std::string, std::string>, std::string> reference;
+  for (const auto& [key, configs] : counts) {
+    auto best = configs.begin();
+    for (auto it = configs.begin(); it != configs.end(); ++it) {
+      if (it->second > best->second) best = it;
+    }
+    reference[key] = best->first;
+  }
+  std::map<std::string, const Run*> example;  // canonical config -> a run having it
+  for (const Run& r : runs) example.emplace(Canonical(r.config), &r);
+
+  std::map<RowKey, Row> rows;
+  std::map<std::pair<RowKey, int64_t>, const Run*> seen;
+  for (const Run& r : runs) {
+    const std::string& ref = reference[{r.task, r.preset, r.optimizer}];
+    const std::string overrides = Overrides(r.config, example.at(ref)->config);
+    // Sort key: display order first, names for ties.
+    const RowKey key{r.task,      PresetRank(r.preset), r.preset, OptimizerRank(r.optimizer),
+                     r.optimizer, overrides,            r.metric, r.goal, r.smoothing};
+    if (auto [it, inserted] = seen.emplace(std::make_pair(key, r.seed), &r); !inserted) {
+      summary.warnings.push_back(absl::StrCat(r.path, ": the same configuration and seed as ",
+                                              it->second->path, "; skipped"));
+      continue;
+    }
+    Row& row = rows[key];
+    row.task = r.task;
+    row.preset = r.preset;
+    row.optimizer = r.optimizer;
+    row.smoothing = r.smoothing;
+    row.metric = r.metric;
+    row.goal = r.goal;
+    row.overrides = overrides;
+    row.runs.push_back(&r);
+    if (r.status == "diverged") ++row.n_diverged;
+    if (r.status == "failed") ++row.n_failed;
+  }
+
+  std::vector<std::pair<RowKey, Row>> ordered(rows.begin(), rows.end());
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    const RowKey& x = a.first;
+    const RowKey& y = b.first;
+    auto head = [](const RowKey& k) {
+      return std::tie(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
+                      std::get<4>(k), std::get<5>(k), std::get<6>(k), std::get<7>(k));
+    };
+    if (head(x) != head(y)) return head(x) < head(y);
+    return SmoothingLess(std::get<8>(x), std::get<8>(y));
+  });
+  std::map<RowKey, int> index;
+  for (auto& [key, row] : ordered) {
+    std::sort(row.runs.begin(), row.runs.end(),
+              [](const Run* a, const Run* b) { return a->seed < b->seed; });
+    for (const Run* r : row.runs) {
+      if (r->status != "completed") continue;
+      row.seeds.push_back(r->seed);
+      row.values.push_back(*r->value);
+    }
+    row.n = static_cast<int>(row.values.size());
+    row.mean = row.n > 0 ? Mean(row.values) : kNaN;
+    row.std = SampleStd(row.values);
+    row.ci95 = ConfidenceInterval95(row.values);
+    index[key] = static_cast<int>(summary.rows.size());
+    summary.rows.push_back(std::move(row));
+  }
+  for (const auto& [key, i] : index) {
+    Row& row = summary.rows[i];
+    if (row.smoothing == "none") continue;
+    RowKey base_key = key;
+    std::get<8>(base_key) = "none";
+    auto it = index.find(base_key);
+    if (it == index.end()) continue;
+    row.baseline = it->second;
+    const Row& base = summary.rows[it->second];
+    if (row.n > 0 && base.n > 0) row.delta = row.mean - base.mean;
+    std::optional<TTest> test;
+    if (row.n >= 2 && base.n >= 2 && row.seeds == base.seeds) {
+      test = PairedTTest(row.values, base.values);  // both in seed order
+      row.test = "paired";
+    } else {
+      test = WelchTTest(row.values, base.values);
+      row.test = "welch";
+    }
+    if (test) {
+      row.p_value = test->p;
+    } else {
+      row.test.clear();
+    }
+  }
+  return summary;
+}
+
+std::string SummaryCsv(const Summary& summary) {
+  std::string csv =
+      "task,preset,optimizer,smoothing,metric,goal,n,n_diverged,n_failed,mean,std,ci95_low,"
+      "ci95_high,delta,p_value,overrides\n";
+  for (const Row& r : summary.rows) {
+    std::vector<std::string> fields = {
+        r.task, r.preset, r.optimizer, r.smoothing, r.metric, r.goal,
+        absl::StrCat(r.n), absl::StrCat(r.n_diverged), absl::StrCat(r.n_failed),
+        FormatNumber(r.mean), FormatNumber(r.std),
+        r.ci95 ? FormatNumber(r.ci95->low) : "", r.ci95 ? FormatNumber(r.ci95->high) : "",
+        FormatNumber(r.delta), FormatNumber(r.p_value), r.overrides};
+    for (std::string& f : fields) f = CsvField(f);
+    absl::StrAppend(&csv, absl::StrJoin(fields, ","), "\n");
+  }
+  return csv;
+}
+
+}  // namespace gs::reports

@@ -1,0 +1,67 @@
+// The fused attention kernel against the eager formula evaluated in double precision
+// (permutes, matmuls, softmax through LibTorch's own ops and autograd): outputs and the
+// gradient with respect to qkv, causal and not, at the suite's shapes and odd ones.
+#include "tasks/models/fused_attention.h"
+
+#include <tuple>
+
+#include <torch/torch.h>
+
+#include "gtest/gtest.h"
+
+namespace gs::models {
+namespace {
+
+class FusedAttentionTest
+    : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>> {};
+
+TEST_P(FusedAttentionTest, MatchesTheEagerFormulaInDouble) {
+  const auto [b, t, heads, d, causal] = GetParam();
+  torch::manual_seed(11);
+  at::Tensor qkv = torch::randn({b, t, 3 * heads * d}) * 1.5;
+  at::Tensor dy = torch::randn({b, t, heads * d});
+
+  at::Tensor x = qkv.clone().requires_grad_();
+  at::Tensor y = FusedAttention(x, heads, causal);
+  (y * dy).sum().backward();
+
+  at::Tensor x64 = qkv.to(torch::kDouble).requires_grad_();
+  at::Tensor y64 = ReferenceAttention(x64, heads, causal);
+  (y64 * dy.to(torch::kDouble)).sum().backward();
+
+  ASSERT_EQ(y.sizes(), y64.sizes());
+  EXPECT_LT((y.to(torch::kDouble) - y64).abs().max().item<double>(), 2e-5);
+  const double scale = x64.grad().abs().max().item<double>();
+  EXPECT_LT((x.grad().to(torch::kDouble) - x64.grad()).abs().max().item<double>(), 2e-5 * std::max(1.0, scale));
+  if (causal) {
+    // The first token attends only to itself: y_0 = v_0 for every head.
+    at::Tensor v0 = qkv.slice(1, 0, 1).slice(2, 2 * heads * d, 3 * heads * d);
+    EXPECT_TRUE(torch::allclose(y.slice(1, 0, 1), v0, 1e-6, 1e-6));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, FusedAttentionTest,
+    ::testing::Values(std::make_tuple(3, 49, 4, 16, false),  // ViT / U-ViT tokens
+                      std::make_tuple(2, 128, 4, 32, true),  // the LM's context
+                      std::make_tuple(2, 7, 2, 5, true), std::make_tuple(1, 1, 1, 3, true),
+                      std::make_tuple(4, 13, 3, 8, false)));
+
+TEST(FusedAttention, SameBitsEveryTimeAndAcrossThreadCounts) {
+  torch::manual_seed(5);
+  at::Tensor qkv = torch::randn({8, 33, 3 * 64});
+  auto run = [&](int threads) {
+    at::set_num_threads(threads);
+    at::Tensor x = qkv.clone().requires_grad_();
+    at::Tensor y = FusedAttention(x, 4, true);
+    y.pow(2).sum().backward();
+    return std::make_pair(y, x.grad());
+  };
+  const auto [y1, g1] = run(1);
+  const auto [y2, g2] = run(2);
+  EXPECT_TRUE(torch::equal(y1, y2));
+  EXPECT_TRUE(torch::equal(g1, g2));
+}
+
+}  // namespace
+}  // namespace gs::models
