@@ -1,0 +1,313 @@
+// //tasks:diffusion: a class-conditional U-ViT trained as a DDPM (epsilon prediction,
+// cosine schedule, T = 1000, labels dropped with probability 0.1 for classifier-free
+// guidance) on Fashion-MNIST (Debian's dataset-fashion-mnist).
+// Primary metric: val_loss (min), the denoising loss on a fixed test subset at the fixed
+// timesteps t_k = floor((k + 0.5) T / 10) with noise drawn once from a generator of its
+// own (the same inputs in every run), also per bin as val_loss_t<k>. At the end only:
+// frechet_distance between DDIM samples and real test images on the features of a fixed
+// classifier (cached under --cache_dir), and <out>/samples.png, a grid of samples.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "tasks/cache.h"
+#include "tasks/data/fashion_mnist.h"
+#include "tasks/diffusion.h"
+#include "tasks/generation/ddpm.h"
+#include "tasks/generation/feature_classifier.h"
+#include "tasks/generation/frechet.h"
+#include "tasks/generation/png.h"
+#include "tasks/models/uvit.h"
+#include "tasks/run_dir.h"
+#include "tasks/trainer.h"
+
+namespace gs::tasks {
+namespace {
+
+using diffusion::NoiseSchedule;
+
+constexpr int64_t kBins = 10;               // held-out timestep grid
+constexpr double kLabelDropout = 0.1;       // classifier-free guidance training
+constexpr uint64_t kValNoiseSeed = 271828;  // the held-out noise, whatever the run's seed
+constexpr uint64_t kProbeNoiseSeed = 314159;
+constexpr int64_t kProbeTimestep = 500;
+constexpr int64_t kGridColumns = 10;        // one column per class
+
+struct Preset {
+  models::UViTConfig model;
+  int64_t batch;
+  int64_t val_examples;     // the first test images, for the held-out loss
+  int64_t probe_examples;   // the first test images, for depth.json
+  int64_t fid_real;         // the first test images, the Frechet distance's reference
+  int64_t fid_samples;      // generated images (labels i mod 10)
+  int64_t sampler_steps;    // DDIM steps (evenly spaced from t = 1)
+  double guidance;          // eps = eps_c + w (eps_c - eps_u); 0: conditional only
+  uint64_t sampler_seed;    // the starting noise of the samples
+  Schedule schedule;
+};
+
+Preset MakePreset(const std::string& name) {
+  Preset p;
+  p.model.depth = 6;  // 6 in-blocks + mid-block + 6 out-blocks (3 + 1 + 3 in smoke)
+  p.guidance = 0.4;   // the U-ViT code's default scale
+  p.sampler_seed = 1;
+  if (name == "smoke") {
+    p.model.depth = 3;
+    p.model.width = 32;
+    p.model.heads = 2;
+    p.batch = 8;
+    p.val_examples = 50;
+    p.probe_examples = 32;
+    p.fid_real = 200;
+    p.fid_samples = 40;
+    p.sampler_steps = 4;
+    p.schedule = StepPlan(40, 20, 10, 10, 5);
+  } else if (name == "quick") {
+    p.model.width = 64;
+    p.model.heads = 4;
+    p.batch = 16;
+    p.val_examples = 250;
+    p.probe_examples = 256;
+    p.fid_real = 10000;
+    p.fid_samples = 250;
+    p.sampler_steps = 10;
+    p.schedule = StepPlan(1200, 600, 200, 50, 100);
+  } else {  // paper: U-ViT-S/2-like (width 512, 13 blocks, 8 heads) for a GPU
+    p.model.width = 512;
+    p.model.heads = 8;
+    p.batch = 128;
+    p.val_examples = 10000;
+    p.probe_examples = 256;
+    p.fid_real = 10000;
+    p.fid_samples = 10000;
+    p.sampler_steps = 50;
+    p.schedule = StepPlan(100000, 5000, 5000, 100, 2500);
+  }
+  p.schedule.clip = 1.0;
+  p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.03}, {"muon", 0.03}};
+  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.02}};
+  return p;
+}
+
+class Diffusion : public Task {
+ public:
+  std::string name() const override { return "diffusion"; }
+  PrimaryMetric primary() const override { return {"val_loss", "min"}; }
+  std::vector<std::string> chains() const override { return {"in_blocks", "out_blocks"}; }
+
+  absl::Status Setup(const RunConfig& config) override {
+    preset_ = MakePreset(config.preset);
+    const std::string dir = config.data.empty() ? data::kFashionMnistDir : config.data;
+    absl::StatusOr<data::ImageSet> train = data::LoadFashionMnist(true, dir);
+    if (!train.ok()) return train.status();
+    absl::StatusOr<data::ImageSet> test = data::LoadFashionMnist(false, dir);
+    if (!test.ok()) return test.status();
+    // Pixels in [-1, 1], as DDPMs model them.
+    train_images_ = train->images * 2 - 1;
+    train_labels_ = train->labels;
+    test_images_ = test->images * 2 - 1;
+    test_labels_ = test->labels;
+    seed_ = config.seed;
+    out_ = config.out;
+    device_ = torch::Device(config.device);
+    schedule_ = diffusion::CosineSchedule(diffusion::kTimesteps);
+
+    // The held-out inputs: x_t for every bin, the same in every run.
+    {
+      at::Generator noise = at::make_generator<at::CPUGeneratorImpl>(kValNoiseSeed);
+      const at::Tensor x0 = test_images_.slice(0, 0, preset_.val_examples);
+      for (int64_t t : diffusion::EvalTimesteps(diffusion::kTimesteps, kBins)) {
+        at::Tensor eps = torch::randn(x0.sizes(), noise);
+        at::Tensor steps = torch::full({x0.size(0)}, t, torch::kLong);
+        val_inputs_.push_back(diffusion::AddNoise(schedule_, x0, steps, eps));
+        val_noise_.push_back(eps);
+        val_steps_.push_back(steps);
+      }
+      at::Tensor probe = test_images_.slice(0, 0, preset_.probe_examples);
+      at::Generator probe_noise = at::make_generator<at::CPUGeneratorImpl>(kProbeNoiseSeed);
+      probe_steps_ = torch::full({probe.size(0)}, kProbeTimestep, torch::kLong);
+      probe_inputs_ = diffusion::AddNoise(schedule_, probe, probe_steps_,
+                                          torch::randn(probe.sizes(), probe_noise));
+    }
+    if (absl::Status s = LoadFeatureClassifier(config.cache_dir); !s.ok()) return s;
+
+    model_ = models::UViT(preset_.model);
+    model_->to(device_);
+    return absl::OkStatus();
+  }
+
+  const Schedule& schedule() const override { return preset_.schedule; }
+  torch::nn::Module& model() override { return *model_; }
+
+  nlohmann::json Describe() const override {
+    const models::UViTConfig& m = preset_.model;
+    return {{"width", m.width}, {"blocks_per_chain", m.depth}, {"mid_blocks", 1},
+            {"heads", m.heads}, {"patch", m.patch}, {"batch", preset_.batch},
+            {"timesteps", diffusion::kTimesteps}, {"schedule", "cosine"},
+            {"label_dropout", kLabelDropout}, {"val_examples", preset_.val_examples},
+            {"val_bins", kBins}, {"fid_real", preset_.fid_real},
+            {"fid_samples", preset_.fid_samples}, {"sampler", "ddim-eta0-leading"},
+            {"sampler_steps", preset_.sampler_steps}, {"guidance", preset_.guidance},
+            {"sampler_seed", preset_.sampler_seed},
+            {"feature_classifier", diffusion::kFeatureClassifierName}};
+  }
+
+  at::Tensor TrainLoss(int64_t step) override {
+    // Every draw of the step from (seed, step) alone, so a resumed run sees the same.
+    at::Generator generator = StreamGenerator(seed_, static_cast<uint64_t>(step));
+    const int64_t b = preset_.batch;
+    at::Tensor index = torch::randint(train_images_.size(0), {b}, generator, torch::kLong);
+    at::Tensor t = torch::randint(diffusion::kTimesteps, {b}, generator, torch::kLong);
+    at::Tensor eps = torch::randn({b, 1, 28, 28}, generator);
+    at::Tensor drop = torch::rand({b}, generator) < kLabelDropout;
+    at::Tensor y = torch::where(drop, torch::full({b}, preset_.model.classes, torch::kLong),
+                                train_labels_.index_select(0, index));
+    at::Tensor xt = diffusion::AddNoise(schedule_, train_images_.index_select(0, index), t, eps);
+    at::Tensor predicted = model_->forward(xt.to(device_), t.to(device_), y.to(device_));
+    return torch::mse_loss(predicted, eps.to(device_));
+  }
+
+  std::map<std::string, nlohmann::json> Evaluate(bool final) override {
+    nlohmann::json val = nlohmann::json::object();
+    const at::Tensor labels = test_labels_.slice(0, 0, preset_.val_examples);
+    double total = 0.0;
+    for (int64_t k = 0; k < kBins; ++k) {
+      double sum = 0.0;  // squared error summed over the bin's examples and pixels
+      const int64_t n = val_inputs_[k].size(0);
+      for (int64_t start = 0; start < n; start += kEvalBatch) {
+        const int64_t end = std::min(n, start + kEvalBatch);
+        at::Tensor predicted = model_->forward(val_inputs_[k].slice(0, start, end).to(device_),
+                                               val_steps_[k].slice(0, start, end).to(device_),
+                                               labels.slice(0, start, end).to(device_));
+        sum += torch::mse_loss(predicted, val_noise_[k].slice(0, start, end).to(device_),
+                               at::Reduction::Sum)
+                   .item<double>();
+      }
+      const double loss = sum / static_cast<double>(val_inputs_[k].numel());
+      val[absl::StrCat("val_loss_t", k)] = loss;
+      total += loss;
+    }
+    val["val_loss"] = total / kBins;
+    if (final) {
+      const at::Tensor samples = Sample();
+      val["frechet_distance"] = diffusion::FrechetDistance(real_stats_, FeatureStats(samples));
+      // A c10::Error, which the trainer records as a failed run.
+      const absl::Status s = WriteGrid(samples);
+      TORCH_CHECK(s.ok(), "writing ", out_, "/samples.png: ", s.message());
+    }
+    return {{"val", val}};
+  }
+
+  std::map<std::string, ChainTrace> ProbeDepth() override {
+    std::map<std::string, ChainTrace> traces;
+    model_->forward(probe_inputs_.to(device_), probe_steps_.to(device_),
+                    test_labels_.slice(0, 0, preset_.probe_examples).to(device_), &traces);
+    return traces;
+  }
+
+ private:
+  static constexpr int64_t kEvalBatch = 500;
+
+  absl::Status LoadFeatureClassifier(const std::string& cache_dir) {
+    absl::StatusOr<std::string> bytes = CachedBytes(
+        cache_dir, diffusion::kFeatureClassifierName,
+        [&]() -> absl::StatusOr<std::string> {
+          std::fprintf(stderr, "building the Fashion-MNIST feature classifier %s/%s (once)\n",
+                       cache_dir.c_str(), diffusion::kFeatureClassifierName);
+          double accuracy = 0.0;
+          absl::StatusOr<std::string> built = diffusion::TrainFeatureClassifier(
+              train_images_, train_labels_, test_images_, test_labels_, &accuracy);
+          if (built.ok()) {
+            std::fprintf(stderr, "feature classifier test accuracy %.4f\n", accuracy);
+          }
+          return built;
+        },
+        [](const std::string& warning) { std::fprintf(stderr, "warning: %s\n", warning.c_str()); });
+    if (!bytes.ok()) return bytes.status();
+    absl::StatusOr<diffusion::FeatureNet> net = diffusion::LoadFeatureClassifier(*bytes);
+    if (!net.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(cache_dir, "/", diffusion::kFeatureClassifierName,
+                                                     ": ", net.status().message(),
+                                                     "; delete it to rebuild it"));
+    }
+    classifier_ = *net;
+    torch::NoGradGuard no_grad;
+    real_stats_ = FeatureStats(test_images_.slice(0, 0, preset_.fid_real));
+    return absl::OkStatus();
+  }
+
+  // The classifier's features of images in [-1, 1] (on the CPU), as Gaussian statistics.
+  diffusion::GaussianStats FeatureStats(const at::Tensor& images) {
+    std::vector<at::Tensor> features;
+    for (int64_t start = 0; start < images.size(0); start += 1000) {
+      features.push_back(classifier_->features(images.slice(0, start, start + 1000).to(torch::kCPU)));
+    }
+    return diffusion::FeatureStats(torch::cat(features));
+  }
+
+  // fid_samples images, labels i mod 10, from the preset's fixed starting noise.
+  at::Tensor Sample() {
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(preset_.sampler_seed);
+    const int64_t n = preset_.fid_samples, classes = preset_.model.classes;
+    at::Tensor noise = torch::randn({n, 1, 28, 28}, generator);
+    at::Tensor labels = torch::arange(n, torch::kLong).remainder(classes);
+    std::vector<at::Tensor> out;
+    for (int64_t start = 0; start < n; start += kEvalBatch) {
+      const int64_t end = std::min(n, start + kEvalBatch), m = end - start;
+      at::Tensor y = labels.slice(0, start, end).to(device_);
+      at::Tensor unlabelled = torch::full({m}, classes, y.options());
+      diffusion::NoisePredictor predict = [&](const at::Tensor& x, const at::Tensor& t) {
+        if (preset_.guidance == 0.0) return model_->forward(x, t, y);
+        // Conditional and unconditional predictions in one pass.
+        at::Tensor both = model_->forward(torch::cat({x, x}), torch::cat({t, t}),
+                                          torch::cat({y, unlabelled}));
+        at::Tensor cond = both.slice(0, 0, m), uncond = both.slice(0, m);
+        return cond + preset_.guidance * (cond - uncond);
+      };
+      out.push_back(diffusion::DdimSample(schedule_, predict, noise.slice(0, start, end).to(device_),
+                                          preset_.sampler_steps)
+                        .to(torch::kCPU));
+    }
+    return torch::cat(out);
+  }
+
+  // The first samples (up to 10 rows, one column per class) as <out>/samples.png.
+  absl::Status WriteGrid(const at::Tensor& samples) {
+    const int64_t count = std::min<int64_t>(samples.size(0), kGridColumns * 10);
+    const int64_t rows = (count + kGridColumns - 1) / kGridColumns, pad = 2, cell = 28 + pad;
+    const int64_t width = kGridColumns * cell + pad, height = rows * cell + pad;
+    at::Tensor pixels = ((samples.slice(0, 0, count).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
+    std::vector<uint8_t> grid(width * height, 0);
+    auto acc = pixels.accessor<uint8_t, 4>();
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t top = pad + (i / kGridColumns) * cell, left = pad + (i % kGridColumns) * cell;
+      for (int64_t r = 0; r < 28; ++r) {
+        for (int64_t c = 0; c < 28; ++c) grid[(top + r) * width + left + c] = acc[i][0][r][c];
+      }
+    }
+    absl::StatusOr<std::string> png = diffusion::EncodeGrayPng(width, height, grid);
+    if (!png.ok()) return png.status();
+    return WriteFileAtomic(out_ + "/samples.png", *png);
+  }
+
+  Preset preset_;
+  models::UViT model_{nullptr};
+  diffusion::FeatureNet classifier_{nullptr};
+  diffusion::GaussianStats real_stats_;
+  NoiseSchedule schedule_;
+  at::Tensor train_images_, train_labels_, test_images_, test_labels_;
+  std::vector<at::Tensor> val_inputs_, val_noise_, val_steps_;
+  at::Tensor probe_inputs_, probe_steps_;
+  int64_t seed_ = 0;
+  std::string out_;
+  torch::Device device_ = torch::kCPU;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> NewDiffusion() { return std::make_unique<Diffusion>(); }
+
+}  // namespace gs::tasks
