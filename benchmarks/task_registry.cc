@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tasks/diffusion.h"
 #include "tasks/lm_pretrain.h"
 #include "tasks/rl_reasoning.h"
 #include "tasks/vit_classification.h"
@@ -18,7 +19,7 @@ const std::map<std::string, Factory>& Factories() {
   static const auto* factories = new std::map<std::string, Factory>{
       {"lm_pretrain", tasks::NewLmPretrain},
       {"vit_classification", tasks::NewVitClassification},
-      // {"diffusion", tasks::NewDiffusion},          // with #include "tasks/diffusion.h"
+      {"diffusion", tasks::NewDiffusion},
       {"rl_reasoning", tasks::NewRlReasoning},
   };
   return *factories;

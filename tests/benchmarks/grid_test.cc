@@ -18,7 +18,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 using ::testing::HasSubstr;
 
 std::string Runfiles() { return std::getenv("TEST_SRCDIR"); }
@@ -54,7 +53,7 @@ std::string Experiment(const std::string& change) {
 TEST(Grid, NamesComeFromTheBuildFile) {
   const GridNames names = Names();
   EXPECT_THAT(names.tasks,
-              UnorderedElementsAre("vit_classification", "lm_pretrain", "diffusion", "rl_reasoning"));
+              ElementsAre("vit_classification", "lm_pretrain", "diffusion", "rl_reasoning"));
   EXPECT_THAT(names.optimizers, ElementsAre("sgd", "adamw", "muon"));
 }
 
