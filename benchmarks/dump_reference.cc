@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   if (batches < steps) return bad(absl::StrCat("--batches=", batches, ": must be >= --steps (", steps, ")"));
   if (absl::GetFlag(FLAGS_task).empty()) return bad("--task: name the task to dump");
   if (absl::GetFlag(FLAGS_out).empty()) return bad("--out: name the directory to write");
-  gs::benchmarks::SetThreads(absl::GetFlag(FLAGS_threads));
+  gs::tasks::SetThreads(absl::GetFlag(FLAGS_threads));
 
   gs::benchmarks::ArmConfig config;
   config.task = absl::GetFlag(FLAGS_task);

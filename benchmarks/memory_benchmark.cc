@@ -198,7 +198,7 @@ int Main(int argc, char** argv) {
   };
   if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
   if (absl::GetFlag(FLAGS_steps).value_or(5) < 1) return bad("--steps: must be >= 1");
-  SetThreads(absl::GetFlag(FLAGS_threads));
+  tasks::SetThreads(absl::GetFlag(FLAGS_threads));
   if (const std::string child = absl::GetFlag(FLAGS_child); !child.empty()) return Child(child);
 
   std::vector<std::string> task_names = absl::GetFlag(FLAGS_tasks);
@@ -306,14 +306,7 @@ int Main(int argc, char** argv) {
               "one extra buffer per depth group. Resident memory moves in pages and with the "
               "allocator's caching: read differences well under a MiB as noise.\n");
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
-    const std::string resolved = tasks::InWorkspace(path);
-    std::error_code error;
-    std::filesystem::create_directories(std::filesystem::path(resolved).parent_path(), error);
-    if (absl::Status s = tasks::WriteFileAtomic(resolved, report.dump(2) + "\n"); !s.ok()) {
-      std::fprintf(stderr, "error: --json=%s: %s\n", path.c_str(), std::string(s.message()).c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", resolved.c_str());
+    if (int code = WriteJsonReport(path, report); code != 0) return code;
   }
   return 0;
 }

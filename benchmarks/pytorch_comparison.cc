@@ -172,7 +172,7 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<std::string> script = Runfile("benchmarks/pytorch_reference/reference.py");
   if (!script.ok()) return bad(std::string(script.status().message()));
-  SetThreads(threads);
+  tasks::SetThreads(threads);
 
   std::string work = absl::GetFlag(FLAGS_work_dir);
   const bool temporary = work.empty();
@@ -208,14 +208,7 @@ int Main(int argc, char** argv) {
   if (code != 0) return code;
   PrintTable(report);
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
-    const std::string resolved = tasks::InWorkspace(path);
-    std::error_code error;
-    std::filesystem::create_directories(std::filesystem::path(resolved).parent_path(), error);
-    if (absl::Status s = tasks::WriteFileAtomic(resolved, report.dump(2) + "\n"); !s.ok()) {
-      std::fprintf(stderr, "error: --json=%s: %s\n", path.c_str(), std::string(s.message()).c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", resolved.c_str());
+    if (int code = WriteJsonReport(path, report); code != 0) return code;
   }
   return 0;
 }

@@ -181,7 +181,7 @@ int Main(int argc, char** argv) {
   if (task_names.empty()) task_names = TaskNames();
   const std::vector<std::string> optimizers = absl::GetFlag(FLAGS_optimizers);
   if (optimizers.empty()) return bad("--optimizers: name at least one base optimizer");
-  SetThreads(threads);
+  tasks::SetThreads(threads);
 
   nlohmann::json report = {
       {"benchmark", "step_benchmark"},
@@ -210,14 +210,7 @@ int Main(int argc, char** argv) {
   }
   PrintTable(report);
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
-    const std::string resolved = tasks::InWorkspace(path);
-    std::error_code error;
-    std::filesystem::create_directories(std::filesystem::path(resolved).parent_path(), error);
-    if (absl::Status s = tasks::WriteFileAtomic(resolved, report.dump(2) + "\n"); !s.ok()) {
-      std::fprintf(stderr, "error: --json=%s: %s\n", path.c_str(), std::string(s.message()).c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", resolved.c_str());
+    if (int code = WriteJsonReport(path, report); code != 0) return code;
   }
   return 0;
 }

@@ -1,14 +1,15 @@
 #include "benchmarks/training_arm.h"
 
-#include <dlfcn.h>
-
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "benchmarks/task_registry.h"
 #include "optimizers/torch_module.h"
+#include "tasks/files.h"
 #include "tasks/run_config.h"
 
 namespace gs::benchmarks {
@@ -84,13 +85,16 @@ StepTimes TrainingArm::Step(int64_t step) {
   return times;
 }
 
-void SetThreads(int64_t threads) {
-  at::set_num_threads(static_cast<int>(threads));
-  // OpenBLAS keeps its own thread pool; LibTorch's setting does not reach it.
-  using SetFn = void (*)(int);
-  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    fn(static_cast<int>(threads));
+int WriteJsonReport(const std::string& path, const nlohmann::json& report) {
+  const std::string resolved = tasks::InWorkspace(path);
+  std::error_code error;
+  std::filesystem::create_directories(std::filesystem::path(resolved).parent_path(), error);
+  if (absl::Status s = tasks::WriteFileAtomic(resolved, report.dump(2) + "\n"); !s.ok()) {
+    std::fprintf(stderr, "error: --json=%s: %s\n", path.c_str(), std::string(s.message()).c_str());
+    return 1;
   }
+  std::printf("wrote %s\n", resolved.c_str());
+  return 0;
 }
 
 }  // namespace gs::benchmarks

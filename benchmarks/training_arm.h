@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "optimizers/optimizer.h"
+#include "nlohmann/json.hpp"
 #include "tasks/trainer.h"
 
 namespace gs::benchmarks {
@@ -66,8 +67,9 @@ class TrainingArm {
   double lr_ = 0.0, weight_decay_ = 0.0;
 };
 
-// Intra-op threads for LibTorch and OpenBLAS's own pool (as the task binaries do).
-void SetThreads(int64_t threads);
+// Writes `report` to the --json flag's `path` (relative to the workspace) atomically and
+// says where; returns the exit code (0, or 1 with a message naming --json).
+int WriteJsonReport(const std::string& path, const nlohmann::json& report);
 
 }  // namespace gs::benchmarks
 

@@ -27,15 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double kPi = 3.14159265358979323846;
 
-void SetThreads(int64_t threads) {
-  at::set_num_threads(static_cast<int>(threads));
-  // OpenBLAS keeps its own thread pool; LibTorch's setting does not reach it.
-  using SetFn = void (*)(int);
-  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    fn(static_cast<int>(threads));
-  }
-}
-
 int Fail(int code, const std::string& message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   return code;
@@ -389,6 +380,15 @@ int RunTask(Task& task, int argc, char** argv) {
     return Run(task, *config).Main();
   } catch (const std::exception& e) {
     return Fail(kExitFailed, e.what());
+  }
+}
+
+void SetThreads(int64_t threads) {
+  at::set_num_threads(static_cast<int>(threads));
+  // OpenBLAS keeps its own thread pool; LibTorch's setting does not reach it.
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(static_cast<int>(threads));
   }
 }
 

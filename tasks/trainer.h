@@ -109,6 +109,9 @@ class Task {
 // Runs `task` under the flags in argv; returns the contract's exit code.
 int RunTask(Task& task, int argc, char** argv);
 
+// LibTorch's intra-op threads and OpenBLAS's own pool (LibTorch's setting does not reach it).
+void SetThreads(int64_t threads);
+
 // A task binary's main: picks the fast BLAS kernels (tasks/blas.h), then RunTask.
 int TaskMain(std::unique_ptr<Task> task, int argc, char** argv);
 
