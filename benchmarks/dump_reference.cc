@@ -31,6 +31,7 @@ ABSL_FLAG(std::optional<int64_t>, batches, std::nullopt,
 
 int main(int argc, char** argv) {
   gs::tasks::UseFastBlasKernels(argv);
+  gs::tasks::KeepFreedMemoryForReuse();
   absl::SetProgramUsageMessage(
       "Dumps a task's initial weights, first batches and first AdamW steps for the PyTorch "
       "reference; see benchmarks/README.md.");

@@ -316,5 +316,6 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   gs::tasks::UseFastBlasKernels(argv);
+  gs::tasks::KeepFreedMemoryForReuse();
   return gs::benchmarks::Main(argc, argv);
 }

@@ -219,5 +219,6 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   gs::benchmarks::RememberBlasEnvironment();  // before the re-execution may change it
   gs::tasks::UseFastBlasKernels(argv);
+  gs::tasks::KeepFreedMemoryForReuse();
   return gs::benchmarks::Main(argc, argv);
 }

@@ -220,5 +220,6 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (tasks/blas.h)
+  gs::tasks::KeepFreedMemoryForReuse();
   return gs::benchmarks::Main(argc, argv);
 }

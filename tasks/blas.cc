@@ -1,12 +1,20 @@
 #include "tasks/blas.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 
 namespace gs::tasks {
+
+void KeepFreedMemoryForReuse() {
+  // Allocations up to 32 MiB (glibc's largest heap threshold) come from the heap, and
+  // the heap is trimmed only beyond 1 GiB of free memory at its top.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
 
 std::string BlasCoreName() {
   using CoreNameFn = char* (*)();

@@ -14,6 +14,11 @@ namespace gs::tasks {
 // Call first thing in main(); returns only if no re-execution was needed or possible.
 void UseFastBlasKernels(char** argv);
 
+// Keeps memory glibc's malloc gets back from freed tensors for reuse instead of returning
+// it to the kernel: a training step frees and reallocates the same multi-megabyte
+// temporaries every step, and unmapping them costs a page fault per 4 KiB on the next.
+void KeepFreedMemoryForReuse();
+
 // The kernel family OpenBLAS runs ("Haswell", "Prescott", ...), or "unknown".
 std::string BlasCoreName();
 

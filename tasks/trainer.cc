@@ -394,6 +394,7 @@ void SetThreads(int64_t threads) {
 
 int TaskMain(std::unique_ptr<Task> task, int argc, char** argv) {
   UseFastBlasKernels(argv);
+  KeepFreedMemoryForReuse();
   return RunTask(*task, argc, argv);
 }
 
