@@ -174,9 +174,9 @@ int Main(int argc, char** argv) {
   if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
   const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(20), warmup = absl::GetFlag(FLAGS_warmup);
   const int64_t threads = absl::GetFlag(FLAGS_threads);
-  if (steps < 1) return bad(absl::StrCat("--steps=", steps, ": must be >= 1"));
-  if (warmup < 0) return bad(absl::StrCat("--warmup=", warmup, ": must be >= 0"));
-  if (threads < 1) return bad(absl::StrCat("--threads=", threads, ": must be >= 1"));
+  if (absl::Status s = CheckTimingFlags(steps, warmup, threads); !s.ok()) {
+    return bad(std::string(s.message()));
+  }
   std::vector<std::string> task_names = absl::GetFlag(FLAGS_tasks);
   if (task_names.empty()) task_names = TaskNames();
   const std::vector<std::string> optimizers = absl::GetFlag(FLAGS_optimizers);

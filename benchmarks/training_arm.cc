@@ -85,6 +85,13 @@ StepTimes TrainingArm::Step(int64_t step) {
   return times;
 }
 
+absl::Status CheckTimingFlags(int64_t steps, int64_t warmup, int64_t threads) {
+  if (steps < 1) return absl::InvalidArgumentError(absl::StrCat("--steps=", steps, ": must be >= 1"));
+  if (warmup < 0) return absl::InvalidArgumentError(absl::StrCat("--warmup=", warmup, ": must be >= 0"));
+  if (threads < 1) return absl::InvalidArgumentError(absl::StrCat("--threads=", threads, ": must be >= 1"));
+  return absl::OkStatus();
+}
+
 int WriteJsonReport(const std::string& path, const nlohmann::json& report) {
   const std::string resolved = tasks::InWorkspace(path);
   std::error_code error;

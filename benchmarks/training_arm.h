@@ -67,6 +67,10 @@ class TrainingArm {
   double lr_ = 0.0, weight_decay_ = 0.0;
 };
 
+// The timing tools' shared flags: --steps >= 1, --warmup >= 0, --threads >= 1;
+// InvalidArgument naming the flag otherwise.
+absl::Status CheckTimingFlags(int64_t steps, int64_t warmup, int64_t threads);
+
 // Writes `report` to the --json flag's `path` (relative to the workspace) atomically and
 // says where; returns the exit code (0, or 1 with a message naming --json).
 int WriteJsonReport(const std::string& path, const nlohmann::json& report);
