@@ -75,7 +75,7 @@ void Muon::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state,
     NewtonSchulzWorkspace& ws = Workspace(u[0]);
     for (int64_t l = 0; l < u.size(0); ++l) {
       at::Tensor out = direction[l];
-      at::mul_out(out, NewtonSchulz(u[l], options_.ns_steps(), &ws), scale);
+      at::mul_out(out, NewtonSchulzPlain(u[l], options_.ns_steps(), &ws), scale);
     }
   }
 }

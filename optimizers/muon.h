@@ -30,8 +30,10 @@ struct MuonOptions {
   TORCH_ARG(int64_t, ns_steps) = 5;
   TORCH_ARG(double, weight_decay) = 0.0;
   TORCH_ARG(MuonScale, scale) = MuonScale::kReference;
-  // Newton-Schulz over the whole stack at once; false loops over the blocks (for
-  // benchmarks: both give the same result up to rounding).
+  // Newton-Schulz over the whole stack with the symmetric BLAS products (NewtonSchulz);
+  // false loops over the blocks with muon.py's three general matmuls per iteration
+  // (NewtonSchulzPlain), the baseline of //benchmarks:optimizer_benchmark. Both give the
+  // same result up to rounding.
   TORCH_ARG(bool, batched) = true;
   TORCH_ARG(AdamWOptions, adamw) =
       AdamWOptions().lr(3e-4).beta1(0.9).beta2(0.95).eps(1e-10).weight_decay(0.0);

@@ -57,3 +57,10 @@ cc_library(
     name = "png",
     linkopts = ["-lpng16"],
 )
+
+# The system BLAS behind LibTorch (tools/bootstrap.sh makes it OpenBLAS), for the
+# symmetric routines ATen does not expose. Linked by soname: no -dev symlink needed.
+cc_library(
+    name = "blas",
+    linkopts = ["-l:libblas.so.3"],
+)
