@@ -249,6 +249,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/blas.h)
+  gs::tasks::SetBlasThreads(1);  // one thread, as at::set_num_threads(1) in each benchmark
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;

@@ -120,6 +120,7 @@ BENCHMARK(BM_Smoothing)->Apply(Sizes)->Unit(benchmark::kMillisecond)->UseRealTim
 
 int main(int argc, char** argv) {
   gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/blas.h)
+  gs::tasks::SetBlasThreads(1);  // one thread, as at::set_num_threads(1) in each benchmark
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("blas_kernels", gs::tasks::BlasCoreName());

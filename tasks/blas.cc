@@ -16,6 +16,19 @@ void KeepFreedMemoryForReuse() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+int BlasThreads() {
+  using GetFn = int (*)();
+  auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return fn != nullptr ? fn() : 0;
+}
+
+void SetBlasThreads(int threads) {
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(threads);
+  }
+}
+
 std::string BlasCoreName() {
   using CoreNameFn = char* (*)();
   auto fn = reinterpret_cast<CoreNameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));

@@ -19,6 +19,11 @@ void UseFastBlasKernels(char** argv);
 // temporaries every step, and unmapping them costs a page fault per 4 KiB on the next.
 void KeepFreedMemoryForReuse();
 
+// OpenBLAS's own thread pool (LibTorch's at::set_num_threads does not reach it; a BLAS
+// that is not OpenBLAS is left alone): its size, or 0 where unknown, and setting it.
+int BlasThreads();
+void SetBlasThreads(int threads);
+
 // The kernel family OpenBLAS runs ("Haswell", "Prescott", ...), or "unknown".
 std::string BlasCoreName();
 

@@ -35,10 +35,12 @@ Preset MakePreset(const std::string& name) {
     p.model.width = 128;
     p.model.heads = 4;
     p.model.context = 128;
-    p.batch = 32;
+    // Small batches, many steps: at a fixed budget of tokens 1700 steps of 8 windows
+    // reach 1.80 nats/byte where 340 steps of 32 stop at 2.27 (README).
+    p.batch = 8;
     p.val_windows = 0;
-    // About 5 minutes on one core here (1.1 steps/s); see README for what it reaches.
-    p.schedule = StepPlan(340, 170, 170, 10, 30);
+    // About 5 minutes on one core here (6 steps/s).
+    p.schedule = StepPlan(1700, 425, 425, 25, 100);
   } else {  // paper: nanochat-like depth and width for a GPU
     p.model.width = 768;
     p.model.heads = 12;

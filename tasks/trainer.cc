@@ -1,6 +1,5 @@
 #include "tasks/trainer.h"
 
-#include <dlfcn.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -385,11 +384,7 @@ int RunTask(Task& task, int argc, char** argv) {
 
 void SetThreads(int64_t threads) {
   at::set_num_threads(static_cast<int>(threads));
-  // OpenBLAS keeps its own thread pool; LibTorch's setting does not reach it.
-  using SetFn = void (*)(int);
-  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    fn(static_cast<int>(threads));
-  }
+  SetBlasThreads(static_cast<int>(threads));
 }
 
 int TaskMain(std::unique_ptr<Task> task, int argc, char** argv) {

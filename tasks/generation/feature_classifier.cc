@@ -1,13 +1,12 @@
 #include "tasks/generation/feature_classifier.h"
 
-#include <dlfcn.h>
-
 #include <cmath>
 #include <sstream>
 
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "tasks/blas.h"
 
 namespace gs::diffusion {
 namespace {
@@ -20,26 +19,17 @@ constexpr double kLr = 2e-3;
 // depend on the --threads of the run that happens to build the cache.
 class OneThread {
  public:
-  OneThread() : torch_threads_(at::get_num_threads()) {
+  OneThread() : torch_threads_(at::get_num_threads()), blas_threads_(tasks::BlasThreads()) {
     at::set_num_threads(1);
-    get_ = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    set_ = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    if (get_ && set_) {
-      blas_threads_ = get_();
-      set_(1);
-    }
+    if (blas_threads_ > 0) tasks::SetBlasThreads(1);
   }
   ~OneThread() {
     at::set_num_threads(torch_threads_);
-    if (get_ && set_) set_(blas_threads_);
+    if (blas_threads_ > 0) tasks::SetBlasThreads(blas_threads_);
   }
 
  private:
-  using GetFn = int (*)();
-  using SetFn = void (*)(int);
-  int torch_threads_, blas_threads_ = 1;
-  GetFn get_ = nullptr;
-  SetFn set_ = nullptr;
+  int torch_threads_, blas_threads_;
 };
 
 // A new FeatureNet whose construction leaves the global generator as it was (its
