@@ -52,8 +52,8 @@ Preset MakePreset(const std::string& name) {
   }
   p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.1}, {"muon", 0.1}};
   p.schedule.clip = 1.0;
-  // AdamW from a small sweep on quick (README); SGD and Muon not yet swept.
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.02}};
+  // From a small sweep on quick (README).
+  p.schedule.lr = {{"sgd", 0.3}, {"adamw", 4e-3}, {"muon", 0.02}};
   return p;
 }
 
