@@ -7,41 +7,10 @@
 #include <utility>
 #include <vector>
 
-// The Fortran BLAS interface, which every BLAS exports (OpenBLAS here, see
-// tools/bootstrap.sh). Column-major; our row-major r x c matrix is its c x r transpose.
-extern "C" {
-void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
-            const float* beta, float* c, const int* ldc);
-void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-            const double* alpha, const double* a, const int* lda, const double* b,
-            const int* ldb, const double* beta, double* c, const int* ldc);
-void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
-            const float* a, const int* lda, const float* beta, float* c, const int* ldc);
-void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k,
-            const double* alpha, const double* a, const int* lda, const double* beta,
-            double* c, const int* ldc);
-}
+#include "optimizers/blas_routines.h"
 
 namespace gs {
 namespace {
-
-void Gemm(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-          float beta, float* c, int ldc) {
-  sgemm_("N", "N", &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
-}
-void Gemm(int m, int n, int k, double alpha, const double* a, int lda, const double* b,
-          int ldb, double beta, double* c, int ldc) {
-  dgemm_("N", "N", &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
-}
-void Syrk(int n, int k, const float* a, float* c) {
-  const float one = 1, zero = 0;
-  ssyrk_("U", "T", &n, &k, &one, a, &k, &zero, c, &n);
-}
-void Syrk(int n, int k, const double* a, double* c) {
-  const double one = 1, zero = 0;
-  dsyrk_("U", "T", &n, &k, &one, a, &k, &zero, c, &n);
-}
 
 // Row-major helpers over contiguous matrices.
 template <typename T>
@@ -72,16 +41,14 @@ void MirrorLower(const Square<T>& c) {
 
 template <typename T>
 void Gram(int r, int k, const T* x, const Square<T>& c) {
-  // Column-major, x is the k x r matrix X^T and X X^T = (X^T)^T X^T: syrk with "T". Its
-  // upper triangle in column-major is our lower one.
-  Syrk(r, k, x, c.data);
+  blas::SyrkLower(r, k, x, c.data);
   MirrorLower(c);
 }
 
-// C = A B, row-major: C^T = B^T A^T in column-major.
+// C = A B, row-major and contiguous.
 template <typename T>
 void Product(int r, int k, int cols, const T* a, const T* b, T* c) {
-  Gemm(cols, r, k, T(1), b, cols, a, k, T(0), c, cols);
+  blas::Gemm(false, false, r, cols, k, T(1), a, k, b, cols, T(0), c, cols);
 }
 
 // B = a I + b A + c A2 (a_diag 0 leaves out the identity), elementwise.
@@ -109,7 +76,8 @@ void IterateOne(int r, int k, int64_t steps, T* x, T* y, T* s) {
       Gram(r, r, a.data, a2);
       Polynomial(a, a2, 0.0, b);
       std::memcpy(y, x, bytes);
-      Gemm(k, r, r, T(1), x, k, b.data, r, static_cast<T>(kNewtonSchulzA), y, k);
+      blas::Gemm(false, false, r, k, r, T(1), b.data, r, x, k, static_cast<T>(kNewtonSchulzA),
+                 y, k);
       std::swap(x, y);
     }
     if (steps % 2 == 1) std::memcpy(y, x, bytes);  // the result back in the caller's x

@@ -17,7 +17,12 @@ namespace gs::models {
 // Differentiable. float32 CPU tensors use the kernel; others the eager reference.
 at::Tensor FusedAttention(const at::Tensor& qkv, int64_t heads, bool causal);
 
-// What the models call: the kernel where it is faster (causal), else the eager formula.
+// The same computation with one BLAS call per head and product on strided views, and
+// ATen's softmax. Differentiable; float and double CPU tensors, others the eager formula.
+at::Tensor BlasAttention(const at::Tensor& qkv, int64_t heads, bool causal);
+
+// What the models call: the kernel for causal attention (faster there), BlasAttention
+// for the rest.
 at::Tensor AttentionCore(const at::Tensor& qkv, int64_t heads, bool causal);
 
 // The eager formula (permutes, matmuls, softmax): the kernel's reference and fallback.

@@ -1,4 +1,5 @@
-// The fused attention kernel against the eager formula evaluated in double precision
+// The fused attention kernel and the BLAS-per-head path against the eager formula
+// evaluated in double precision
 // (permutes, matmuls, softmax through LibTorch's own ops and autograd): outputs and the
 // gradient with respect to qkv, causal and not, at the suite's shapes and odd ones.
 #include "tasks/models/fused_attention.h"
@@ -21,23 +22,34 @@ TEST_P(FusedAttentionTest, MatchesTheEagerFormulaInDouble) {
   at::Tensor qkv = torch::randn({b, t, 3 * heads * d}) * 1.5;
   at::Tensor dy = torch::randn({b, t, heads * d});
 
-  at::Tensor x = qkv.clone().requires_grad_();
-  at::Tensor y = FusedAttention(x, heads, causal);
-  (y * dy).sum().backward();
-
   at::Tensor x64 = qkv.to(torch::kDouble).requires_grad_();
   at::Tensor y64 = ReferenceAttention(x64, heads, causal);
   (y64 * dy.to(torch::kDouble)).sum().backward();
-
-  ASSERT_EQ(y.sizes(), y64.sizes());
-  EXPECT_LT((y.to(torch::kDouble) - y64).abs().max().item<double>(), 2e-5);
   const double scale = x64.grad().abs().max().item<double>();
-  EXPECT_LT((x.grad().to(torch::kDouble) - x64.grad()).abs().max().item<double>(), 2e-5 * std::max(1.0, scale));
-  if (causal) {
-    // The first token attends only to itself: y_0 = v_0 for every head.
-    at::Tensor v0 = qkv.slice(1, 0, 1).slice(2, 2 * heads * d, 3 * heads * d);
-    EXPECT_TRUE(torch::allclose(y.slice(1, 0, 1), v0, 1e-6, 1e-6));
+
+  for (auto* attention : {&FusedAttention, &BlasAttention}) {
+    const char* name = attention == &FusedAttention ? "fused" : "blas";
+    at::Tensor x = qkv.clone().requires_grad_();
+    at::Tensor y = attention(x, heads, causal);
+    (y * dy).sum().backward();
+    ASSERT_EQ(y.sizes(), y64.sizes());
+    EXPECT_LT((y.to(torch::kDouble) - y64).abs().max().item<double>(), 2e-5) << name;
+    EXPECT_LT((x.grad().to(torch::kDouble) - x64.grad()).abs().max().item<double>(),
+              2e-5 * std::max(1.0, scale))
+        << name;
+    if (causal) {
+      // The first token attends only to itself: y_0 = v_0 for every head.
+      at::Tensor v0 = qkv.slice(1, 0, 1).slice(2, 2 * heads * d, 3 * heads * d);
+      EXPECT_TRUE(torch::allclose(y.slice(1, 0, 1), v0, 1e-6, 1e-6)) << name;
+    }
   }
+
+  // The BLAS path in double: the eager formula's result to rounding.
+  at::Tensor xb = qkv.to(torch::kDouble).requires_grad_();
+  at::Tensor yb = BlasAttention(xb, heads, causal);
+  (yb * dy.to(torch::kDouble)).sum().backward();
+  EXPECT_LT((yb - y64).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((xb.grad() - x64.grad()).abs().max().item<double>(), 1e-12 * std::max(1.0, scale));
 }
 
 INSTANTIATE_TEST_SUITE_P(
