@@ -50,7 +50,7 @@ Preset MakePreset(const std::string& name) {
   p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.05}, {"muon", 0.05}};
   p.schedule.clip = 1.0;
   // From a small sweep on quick (README).
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.01}};
+  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.005}};
   return p;
 }
 
