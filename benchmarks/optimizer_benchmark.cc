@@ -10,13 +10,14 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "benchmarks/timing_stats.h"
 #include "optimizers/kernels.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/window_smoothing.h"
@@ -106,16 +107,22 @@ void BM_LibTorchSGD(benchmark::State& state) {
 }
 
 // Ours through the registry, as the tasks build it.
-void Ours(benchmark::State& state, const std::string& optimizer, const std::string& smoothing,
-          int64_t streams, std::map<std::string, std::string> options = {}) {
-  at::set_num_threads(1);
-  auto params = GptParameters(ShapeOf(state));
+absl::StatusOr<std::unique_ptr<gs::DepthOptimizer>> MakeOurs(
+    const std::vector<gs::NamedTensor>& params, const std::string& optimizer,
+    const std::string& smoothing, std::map<std::string, std::string> options = {}) {
   gs::OptimizerConfig config;
   config.optimizer = optimizer;
   config.smoothing = smoothing;
   config.base.options = std::move(options);
   if (optimizer == "adamw") config.base.weight_decay = 0.1;
-  auto opt = gs::CreateOptimizer(params, config);
+  return gs::CreateOptimizer(params, config);
+}
+
+void Ours(benchmark::State& state, const std::string& optimizer, const std::string& smoothing,
+          int64_t streams, std::map<std::string, std::string> options = {}) {
+  at::set_num_threads(1);
+  auto params = GptParameters(ShapeOf(state));
+  auto opt = MakeOurs(params, optimizer, smoothing, std::move(options));
   if (!opt.ok()) {
     state.SkipWithError(std::string(opt.status().message()).c_str());
     return;
@@ -137,15 +144,8 @@ void BM_AdamWWindowPaired(benchmark::State& state) {
   at::set_num_threads(1);
   auto plain_params = GptParameters(ShapeOf(state));
   auto window_params = GptParameters(ShapeOf(state));
-  auto make = [](const std::vector<gs::NamedTensor>& params, const std::string& smoothing) {
-    gs::OptimizerConfig config;
-    config.optimizer = "adamw";
-    config.smoothing = smoothing;
-    config.base.weight_decay = 0.1;
-    return gs::CreateOptimizer(params, config);
-  };
-  auto plain = make(plain_params, "none");
-  auto window = make(window_params, "window");
+  auto plain = MakeOurs(plain_params, "adamw", "none");
+  auto window = MakeOurs(window_params, "adamw", "window");
   if (!plain.ok() || !window.ok()) {
     state.SkipWithError("optimizer creation failed");
     return;
@@ -155,30 +155,22 @@ void BM_AdamWWindowPaired(benchmark::State& state) {
     opt.step();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  std::vector<double> ratios, plain_s, window_s;
+  std::vector<double> plain_s, window_s;
   bool window_first = false;
   for (auto _ : state) {
-    double a, b;
     if (window_first) {
-      b = time_step(**window);
-      a = time_step(**plain);
+      window_s.push_back(time_step(**window));
+      plain_s.push_back(time_step(**plain));
     } else {
-      a = time_step(**plain);
-      b = time_step(**window);
+      plain_s.push_back(time_step(**plain));
+      window_s.push_back(time_step(**window));
     }
     window_first = !window_first;
-    plain_s.push_back(a);
-    window_s.push_back(b);
-    ratios.push_back(b / a);
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  };
-  state.counters["window_ratio"] = median(ratios);
-  state.counters["adamw_ms"] = 1e3 * median(plain_s);
-  state.counters["window_ms"] = 1e3 * median(window_s);
+  using gs::benchmarks::Median;
+  state.counters["window_ratio"] = Median(gs::benchmarks::Ratios(plain_s, window_s));
+  state.counters["adamw_ms"] = 1e3 * Median(plain_s);
+  state.counters["window_ms"] = 1e3 * Median(window_s);
 }
 
 void BM_MuonBatchedWindow(benchmark::State& s) {

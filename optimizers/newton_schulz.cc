@@ -20,10 +20,6 @@ struct Square {
   T& at(int i, int j) const { return data[static_cast<int64_t>(i) * r + j]; }
 };
 
-// C (r x r) = X X^T for X (r x k): syrk fills the lower triangle, then mirror it.
-template <typename T>
-void Gram(int r, int k, const T* x, const Square<T>& c);
-
 // Copies the lower triangle onto the upper one, in tiles that stay in L1.
 template <typename T>
 void MirrorLower(const Square<T>& c) {
@@ -39,6 +35,7 @@ void MirrorLower(const Square<T>& c) {
   }
 }
 
+// C (r x r) = X X^T for X (r x k): syrk fills the lower triangle, then mirror it.
 template <typename T>
 void Gram(int r, int k, const T* x, const Square<T>& c) {
   blas::SyrkLower(r, k, x, c.data);
