@@ -35,6 +35,21 @@ std::string BlasCoreName() {
   return fn != nullptr ? std::string(fn()) : std::string("unknown");
 }
 
+std::string FastBlasCore() {
+#if defined(__x86_64__)
+  // The instruction sets OpenBLAS's SkylakeX kernels use (its own runtime check in
+  // driver/others/dynamic.c asks for AVX-512F with the OS saving the zmm state, which
+  // __builtin_cpu_supports reports only when it does).
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
+    return "SkylakeX";
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return "";
+}
+
 void UseFastBlasKernels(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("GS_BLAS_REEXEC") != nullptr) {
     return;
@@ -42,14 +57,13 @@ void UseFastBlasKernels(char** argv) {
   const std::string core = BlasCoreName();
   const bool generic = core == "Prescott" || core == "Core2" || core == "Nehalem" ||
                        core == "Katmai" || core == "Coppermine" || core == "Northwood";
-#if defined(__x86_64__)
-  if (generic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  const std::string fast = FastBlasCore();
+  if (generic && !fast.empty()) {
+    setenv("OPENBLAS_CORETYPE", fast.c_str(), 1);
     setenv("GS_BLAS_REEXEC", "1", 1);  // never loop
     execv("/proc/self/exe", argv);
     // execv failed: carry on with the generic kernels.
   }
-#endif
 }
 
 }  // namespace gs::tasks
