@@ -1,15 +1,18 @@
 // Our C++ training step against the same step in eager PyTorch, timed by one protocol.
 // For each model (the task's preset): the C++ step (AdamW, no smoothing: forward,
-// backward, clip, step, exactly the harness's) runs warm-up + N steps in this process;
-// the same weights and batches are dumped (reference_dump.h) and
-// benchmarks/pytorch_reference/reference.py replays the same steps with
-// torch.optim.AdamW and reports its per-step times; this program computes the same
-// statistic (median of the N timed steps) for both and the ratio C++ / PyTorch. PyTorch
-// runs twice: with the environment as it was given to this program, and with
-// OPENBLAS_CORETYPE=Haswell, the kernels our binaries select on processors OpenBLAS
-// 0.3.21 does not know (tasks/blas.h), so that the comparison can be made like for like.
+// backward, clip, step, exactly the harness's) runs in this process; the same weights and
+// batches are dumped (reference_dump.h) and benchmarks/pytorch_reference/reference.py
+// replays the same steps with torch.optim.AdamW.
 //
-//   bazel run //benchmarks:pytorch_comparison -- --steps=20 --json=results/pytorch_comparison.json
+// The two sides take turns step by step (reference.py serve): C++ step i, then PyTorch
+// step i, and so on, and the figure is the median of the per-pair ratios. A shared
+// machine drifts by tens of percent over seconds to minutes; a ratio of two runs made one
+// after the other measures that drift as much as the code, a paired one does not. The
+// PyTorch side runs with OPENBLAS_CORETYPE set to the kernels this process runs (like for
+// like). Once, at the end, PyTorch also runs alone with the environment as it was given
+// to this program.
+//
+//   bazel run //benchmarks:pytorch_comparison -- --steps=60 --json=results/pytorch_comparison.json
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -20,6 +23,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmarks/reference_dump.h"
@@ -40,7 +44,7 @@ ABSL_DECLARE_FLAG(int64_t, seed);
 ABSL_FLAG(std::vector<std::string>, tasks,
           std::vector<std::string>({"vit_classification", "lm_pretrain"}),
           "comma-separated tasks with a PyTorch reference model");
-ABSL_FLAG(int64_t, warmup, 3, "untimed steps before the timed ones (>= 0)");
+ABSL_FLAG(int64_t, warmup, 3, "untimed steps (pairs) before the timed ones (>= 0)");
 ABSL_FLAG(std::string, python, "/usr/bin/python3", "the Python with PyTorch (Debian's python3-torch)");
 ABSL_FLAG(std::string, work_dir, "",
           "where the dumps go (default: a fresh directory under /tmp, removed afterwards)");
@@ -95,59 +99,88 @@ absl::StatusOr<nlohmann::json> Compare(const std::string& task, const std::strin
   const std::string dump = work + "/" + task;
   if (absl::Status s = WriteReferenceDump(**arm, dump, warmup + steps, 0); !s.ok()) return s;
 
-  std::fprintf(stderr, "%s: C++ steps\n", task.c_str());
-  std::vector<double> cpp;
+  const std::vector<std::string> env = OriginalBlasEnvironment();
+  const std::string kernels = tasks::BlasCoreName();
+  const std::vector<std::string> matched_env =
+      kernels == "unknown" ? env : WithVariable(env, "OPENBLAS_CORETYPE", kernels);
+  absl::StatusOr<std::unique_ptr<LineProcess>> reference = LineProcess::Start(
+      {absl::GetFlag(FLAGS_python), script, "serve", "--dump=" + dump,
+       absl::StrCat("--threads=", threads)},
+      matched_env, dump + "/pytorch_matched.log");
+  if (!reference.ok()) return reference.status();
+  absl::StatusOr<std::string> hello = (*reference)->ReadLine();
+  if (!hello.ok()) return hello.status();
+  nlohmann::json matched = nlohmann::json::parse(*hello, nullptr, false);
+  if (matched.is_discarded()) {
+    return absl::InternalError(absl::StrCat("the PyTorch reference said '", *hello, "'"));
+  }
+  std::fprintf(stderr, "%s: C++ and PyTorch (OPENBLAS_CORETYPE=%s) steps in turn\n", task.c_str(),
+               kernels.c_str());
+  std::vector<double> cpp, pytorch;
   for (int64_t step = 0; step < warmup + steps; ++step) {
-    const StepTimes t = (*arm)->Step(step);
-    if (step >= warmup) cpp.push_back(t.step_seconds);
+    const double ours = (*arm)->Step(step).step_seconds;
+    if (absl::Status s = (*reference)->WriteLine(absl::StrCat("step ", step)); !s.ok()) return s;
+    absl::StatusOr<std::string> line = (*reference)->ReadLine();
+    if (!line.ok()) return line.status();
+    double theirs = 0.0;
+    if (!absl::SimpleAtod(*line, &theirs)) {
+      return absl::InternalError(absl::StrCat("the PyTorch reference said '", *line, "'"));
+    }
+    if (step >= warmup) {
+      cpp.push_back(ours);
+      pytorch.push_back(theirs);
+    }
+  }
+  (void)(*reference)->WriteLine("quit");
+  if (const int code = (*reference)->Finish(); code != 0) {
+    return absl::InternalError(absl::StrCat("the PyTorch reference exited with ", code,
+                                            "; its log: ", dump, "/pytorch_matched.log"));
   }
   std::fprintf(stderr, "%s: PyTorch steps, environment as given\n", task.c_str());
-  const std::vector<std::string> env = OriginalBlasEnvironment();
   absl::StatusOr<nlohmann::json> as_is = RunPython(script, dump, env, "env", steps, warmup, threads);
   if (!as_is.ok()) return as_is.status();
-  std::fprintf(stderr, "%s: PyTorch steps, OPENBLAS_CORETYPE=Haswell\n", task.c_str());
-  absl::StatusOr<nlohmann::json> haswell = RunPython(
-      script, dump, WithVariable(env, "OPENBLAS_CORETYPE", "Haswell"), "haswell", steps, warmup, threads);
-  if (!haswell.ok()) return haswell.status();
 
+  matched.update(Timing(pytorch));
   const nlohmann::json ours = Timing(cpp);
-  const double median = ours["median"].get<double>();
+  const std::vector<double> pair_ratios = Ratios(pytorch, cpp);
   return nlohmann::json{{"task", task},
                         {"model", (*arm)->task().Describe()},
                         {"lr", (*arm)->lr()},
                         {"weight_decay", (*arm)->weight_decay()},
                         {"cpp", ours},
+                        {"pytorch_matched", matched},
+                        {"pair_ratios", pair_ratios},
+                        {"ratio", Summary(pair_ratios)},
                         {"pytorch_env", *as_is},
-                        {"pytorch_haswell", *haswell},
-                        {"ratio_env", median / (*as_is)["median"].get<double>()},
-                        {"ratio_haswell", median / (*haswell)["median"].get<double>()}};
+                        {"ratio_env", ours["median"].get<double>() / (*as_is)["median"].get<double>()}};
 }
 
-std::string Ms(const nlohmann::json& t) {
-  if (t["ci90_low"].is_null()) return absl::StrFormat("%.2f", 1e3 * t["median"].get<double>());
-  return absl::StrFormat("%.2f [%.2f, %.2f]", 1e3 * t["median"].get<double>(),
-                         1e3 * t["ci90_low"].get<double>(), 1e3 * t["ci90_high"].get<double>());
+// "median [90% CI]" of a Summary, times `scale`.
+std::string Interval(const nlohmann::json& t, double scale, int digits) {
+  const auto f = [&](const char* key) { return absl::StrFormat("%.*f", digits, scale * t[key].get<double>()); };
+  if (t["ci90_low"].is_null()) return f("median");
+  return absl::StrCat(f("median"), " [", f("ci90_low"), ", ", f("ci90_high"), "]");
 }
+std::string Ms(const nlohmann::json& t) { return Interval(t, 1e3, 2); }
 
 void PrintTable(const nlohmann::json& report) {
   std::printf("\nTraining step, C++ (ours) vs eager PyTorch: AdamW, no smoothing, preset %s, "
-              "median of %lld steps after %lld warm-up [90%% CI], %lld thread(s); C++ ran "
-              "%s BLAS kernels\n\n",
+              "%lld steps each after %lld warm-up, taken in turn, %lld thread(s), BLAS kernels "
+              "%s on both sides; medians [90%% CI], the ratio is the median of the per-step "
+              "ratios\n\n",
               report["preset"].get<std::string>().c_str(),
               static_cast<long long>(report["steps"].get<int64_t>()),
               static_cast<long long>(report["warmup"].get<int64_t>()),
               static_cast<long long>(report["threads"].get<int64_t>()),
               report["blas_kernels"].get<std::string>().c_str());
-  std::printf("| task | C++ step (ms) | PyTorch, environment as given (ms) | its BLAS kernels | "
-              "C++ / PyTorch | PyTorch, OPENBLAS_CORETYPE=Haswell (ms) | its BLAS kernels | "
-              "C++ / PyTorch (Haswell) |\n|---|---|---|---|---|---|---|---|\n");
+  std::printf("| task | C++ step (ms) | PyTorch step (ms) | C++ / PyTorch | "
+              "PyTorch, environment as given, alone (ms) | its BLAS kernels | C++ / PyTorch as "
+              "given |\n|---|---|---|---|---|---|---|\n");
   for (const nlohmann::json& r : report["results"]) {
-    std::printf("| %s | %s | %s | %s | %.3f | %s | %s | %.3f |\n", r["task"].get<std::string>().c_str(),
-                Ms(r["cpp"]).c_str(), Ms(r["pytorch_env"]).c_str(),
-                r["pytorch_env"].value("blas_kernels", "unknown").c_str(),
-                r["ratio_env"].get<double>(), Ms(r["pytorch_haswell"]).c_str(),
-                r["pytorch_haswell"].value("blas_kernels", "unknown").c_str(),
-                r["ratio_haswell"].get<double>());
+    std::printf("| %s | %s | %s | %s | %s | %s | %.3f |\n", r["task"].get<std::string>().c_str(),
+                Ms(r["cpp"]).c_str(), Ms(r["pytorch_matched"]).c_str(), Interval(r["ratio"], 1.0, 3).c_str(),
+                Ms(r["pytorch_env"]).c_str(),
+                r["pytorch_env"].value("blas_kernels", "unknown").c_str(), r["ratio_env"].get<double>());
   }
 }
 

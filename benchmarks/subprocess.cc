@@ -1,6 +1,7 @@
 #include "benchmarks/subprocess.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +60,87 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     return absl::NotFoundError(absl::StrCat(argv[0], " does not exist"));
   }
   return result;
+}
+
+absl::StatusOr<std::unique_ptr<LineProcess>> LineProcess::Start(
+    const std::vector<std::string>& argv, const std::vector<std::string>& env,
+    const std::string& log_path) {
+  if (argv.empty()) return absl::InvalidArgumentError("no program to run");
+  if (!std::filesystem::exists(argv[0])) {
+    return absl::NotFoundError(absl::StrCat(argv[0], " does not exist"));
+  }
+  std::vector<char*> args, envp;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (log < 0) return absl::InternalError(absl::StrCat("cannot write ", log_path));
+  int to_child[2], from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) {
+    ::close(log);
+    return absl::InternalError("pipe failed");
+  }
+  signal(SIGPIPE, SIG_IGN);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    ::close(log);
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    dup2(log, 2);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  ::close(log);
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  return std::unique_ptr<LineProcess>(
+      new LineProcess(pid, fdopen(to_child[1], "w"), fdopen(from_child[0], "r"), log_path));
+}
+
+LineProcess::~LineProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    Finish();
+  }
+}
+
+absl::Status LineProcess::WriteLine(const std::string& line) {
+  if (in_ == nullptr || std::fprintf(in_, "%s\n", line.c_str()) < 0 || std::fflush(in_) != 0) {
+    return absl::InternalError(absl::StrCat("the process logging to ", log_path_,
+                                            " no longer reads its input"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LineProcess::ReadLine() {
+  char* buffer = nullptr;
+  size_t size = 0;
+  const ssize_t n = out_ == nullptr ? -1 : getline(&buffer, &size, out_);
+  std::string line = n > 0 ? std::string(buffer, n) : std::string();
+  std::free(buffer);
+  if (n <= 0) {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return absl::InternalError(absl::StrCat("the process ended its output early; its log (",
+                                            log_path_, "):\n", text.str()));
+  }
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  return line;
+}
+
+int LineProcess::Finish() {
+  if (in_ != nullptr) std::fclose(in_);
+  if (out_ != nullptr) std::fclose(out_);
+  in_ = out_ = nullptr;
+  int status = 0;
+  if (pid_ > 0) waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::vector<std::string> CurrentEnvironment() {

@@ -3,10 +3,13 @@
 #ifndef GS_BENCHMARKS_SUBPROCESS_H_
 #define GS_BENCHMARKS_SUBPROCESS_H_
 
+#include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace gs::benchmarks {
@@ -21,6 +24,34 @@ struct ProcessResult {
 absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                          const std::vector<std::string>& env,
                                          const std::string& log_path);
+
+// A process this one talks to in lines: its stdin and stdout are pipes to us, its stderr
+// goes to a log file. Lets two programs take turns step by step (lockstep timing). The
+// destructor kills a process still running. Writing to one that has died is an error, not
+// a SIGPIPE: Start ignores SIGPIPE for this whole process.
+class LineProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<LineProcess>> Start(const std::vector<std::string>& argv,
+                                                            const std::vector<std::string>& env,
+                                                            const std::string& log_path);
+  ~LineProcess();
+  LineProcess(const LineProcess&) = delete;
+  LineProcess& operator=(const LineProcess&) = delete;
+
+  absl::Status WriteLine(const std::string& line);
+  // The next line without its newline; an error naming the log at end of output.
+  absl::StatusOr<std::string> ReadLine();
+  // Closes its stdin and waits: the exit code (128 + signal when killed by one).
+  int Finish();
+
+ private:
+  LineProcess(int pid, FILE* in, FILE* out, std::string log_path)
+      : pid_(pid), in_(in), out_(out), log_path_(std::move(log_path)) {}
+  int pid_;
+  FILE* in_;   // its stdin
+  FILE* out_;  // its stdout
+  std::string log_path_;
+};
 
 // This process's environment as "NAME=value" entries.
 std::vector<std::string> CurrentEnvironment();

@@ -25,6 +25,10 @@ learning-rate multipliers, AdamW settings; shapes are read from the weights.
   reference.py time --dump=DIR --steps=N --warmup=W --threads=T [--out=FILE]
       times W + N steps (cycling through the dumped batches) and writes
       {"step_seconds": [the N timed steps], ...} as JSON to FILE or stdout.
+  reference.py serve --dump=DIR --threads=T
+      lockstep timing for a driver that alternates with it step by step: prints one JSON
+      line describing itself, then for each line "step I" on stdin runs step I and
+      prints its seconds; ends at "quit" or end of input.
 
 Needs only PyTorch and numpy (Debian: python3-torch).
 """
@@ -302,25 +306,28 @@ def check(args):
     return 0 if ok else 1
 
 
-def time_steps(args):
-    dump = Dump(args.dump)
-    set_threads(args.threads)
-    trainer = Trainer(dump)
-    times = []
-    for i in range(args.warmup + args.steps):
-        start = time.perf_counter()
-        trainer.step(i)
-        elapsed = time.perf_counter() - start
-        if i >= args.warmup:
-            times.append(elapsed)
-    result = {
-        "step_seconds": times,
+def timed_step(trainer, i):
+    start = time.perf_counter()
+    trainer.step(i)
+    return time.perf_counter() - start
+
+
+def describe():
+    return {
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "blas_kernels": blas_kernels(),
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "optimizer": "torch.optim.AdamW (default implementation)",
     }
+
+
+def time_steps(args):
+    dump = Dump(args.dump)
+    set_threads(args.threads)
+    trainer = Trainer(dump)
+    times = [timed_step(trainer, i) for i in range(args.warmup + args.steps)]
+    result = {"step_seconds": times[args.warmup:], **describe()}
     text = json.dumps(result)
     if args.out:
         with open(args.out + ".tmp", "w") as f:
@@ -328,6 +335,21 @@ def time_steps(args):
         os.replace(args.out + ".tmp", args.out)
     else:
         print(text)
+    return 0
+
+
+def serve(args):
+    dump = Dump(args.dump)
+    set_threads(args.threads)
+    trainer = Trainer(dump)
+    print(json.dumps(describe()), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words == ["quit"]:
+            break
+        if len(words) != 2 or words[0] != "step" or not words[1].isdigit():
+            raise SystemExit(f"serve: expected 'step I' or 'quit', got {line!r}")
+        print(repr(timed_step(trainer, int(words[1]))), flush=True)
     return 0
 
 
@@ -346,10 +368,13 @@ def main():
     t.add_argument("--warmup", type=int, default=3)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--out", default="")
+    v = sub.add_parser("serve", help="run steps on request, for lockstep timing")
+    v.add_argument("--dump", required=True)
+    v.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.mode == "time" and (args.steps < 1 or args.warmup < 0 or args.threads < 1):
         parser.error("--steps >= 1, --warmup >= 0 and --threads >= 1")
-    return check(args) if args.mode == "check" else time_steps(args)
+    return {"check": check, "time": time_steps, "serve": serve}[args.mode](args)
 
 
 if __name__ == "__main__":

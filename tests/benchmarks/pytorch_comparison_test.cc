@@ -1,6 +1,6 @@
 // //benchmarks:pytorch_comparison as a real process on the smoke GPT: the ratios
-// recomputed from the recorded step times, and the two PyTorch runs shown to get the
-// environments they claim (as given, and OPENBLAS_CORETYPE=Haswell).
+// recomputed from the recorded step times of the two sides taking turns, and the PyTorch
+// runs shown to get the environments they claim (the driver's BLAS kernels, and as given).
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -28,7 +28,7 @@ double MedianOf(std::vector<double> v) {
 TEST(PytorchComparisonTest, TimesBothSidesByOneProtocol) {
   const std::string json = Tmp("comparison.json");
   const Result r = Shell(Runfile("benchmarks/pytorch_comparison") +
-                         " --preset=smoke --tasks=lm_pretrain --steps=3 --warmup=1 --json=" + json);
+                         " --preset=smoke --tasks=lm_pretrain --steps=5 --warmup=1 --json=" + json);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("| lm_pretrain |"));
   const nlohmann::json report = ReadJson(json);
@@ -36,24 +36,37 @@ TEST(PytorchComparisonTest, TimesBothSidesByOneProtocol) {
   ASSERT_EQ(report["results"].size(), 1u);
   const nlohmann::json& result = report["results"][0];
   const auto cpp = result["cpp"]["step_seconds"].get<std::vector<double>>();
+  const auto matched = result["pytorch_matched"]["step_seconds"].get<std::vector<double>>();
   const auto env = result["pytorch_env"]["step_seconds"].get<std::vector<double>>();
-  const auto haswell = result["pytorch_haswell"]["step_seconds"].get<std::vector<double>>();
-  ASSERT_EQ(cpp.size(), 3u);
-  ASSERT_EQ(env.size(), 3u);
-  ASSERT_EQ(haswell.size(), 3u);
+  ASSERT_EQ(cpp.size(), 5u);
+  ASSERT_EQ(matched.size(), 5u);
+  ASSERT_EQ(env.size(), 5u);
+  std::vector<double> pair_ratios;
+  for (size_t i = 0; i < cpp.size(); ++i) pair_ratios.push_back(cpp[i] / matched[i]);
+  ASSERT_EQ(result["pair_ratios"].size(), 5u);
+  for (size_t i = 0; i < cpp.size(); ++i) {
+    EXPECT_DOUBLE_EQ(result["pair_ratios"][i].get<double>(), pair_ratios[i]);
+  }
+  EXPECT_DOUBLE_EQ(result["ratio"]["median"].get<double>(), MedianOf(pair_ratios));
+  // Five pairs: the 90% interval is [min, max] (coverage 1 - 2/32).
+  EXPECT_DOUBLE_EQ(result["ratio"]["ci90_low"].get<double>(),
+                   *std::min_element(pair_ratios.begin(), pair_ratios.end()));
+  EXPECT_DOUBLE_EQ(result["cpp"]["median"].get<double>(), MedianOf(cpp));
+  EXPECT_DOUBLE_EQ(result["pytorch_matched"]["median"].get<double>(), MedianOf(matched));
   EXPECT_DOUBLE_EQ(result["ratio_env"].get<double>(), MedianOf(cpp) / MedianOf(env));
-  EXPECT_DOUBLE_EQ(result["ratio_haswell"].get<double>(), MedianOf(cpp) / MedianOf(haswell));
   EXPECT_EQ(result["pytorch_env"]["threads"], 1);
-  // The first run sees the test's environment, not the re-executed driver's.
+  // The last run sees the test's environment, not the re-executed driver's.
   const char* given = std::getenv("OPENBLAS_CORETYPE");
   if (given == nullptr) {
     EXPECT_TRUE(result["pytorch_env"]["openblas_coretype"].is_null()) << result["pytorch_env"];
   } else {
     EXPECT_EQ(result["pytorch_env"]["openblas_coretype"], given);
   }
-  EXPECT_EQ(result["pytorch_haswell"]["openblas_coretype"], "Haswell");
-  if (result["pytorch_haswell"]["blas_kernels"] != "unknown") {  // OpenBLAS behind libblas
-    EXPECT_EQ(result["pytorch_haswell"]["blas_kernels"], "Haswell");
+  // The matched runs get the driver's own kernels.
+  const std::string kernels = report["blas_kernels"].get<std::string>();
+  if (kernels != "unknown") {  // OpenBLAS behind libblas
+    EXPECT_EQ(result["pytorch_matched"]["openblas_coretype"], kernels);
+    EXPECT_EQ(result["pytorch_matched"]["blas_kernels"], kernels);
   }
 }
 
@@ -63,6 +76,7 @@ TEST(PytorchComparisonTest, RefusesBadFlags) {
   EXPECT_THAT(r.output, HasSubstr("--python=/no/such/python"));
   r = Shell(Runfile("benchmarks/pytorch_comparison") + " --warmup=-1");
   EXPECT_EQ(r.exit_code, 2);
+
 }
 
 }  // namespace
