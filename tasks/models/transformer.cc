@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "tasks/models/fused_attention.h"
+#include "tasks/models/attention.h"
 
 namespace gs::models {
 
