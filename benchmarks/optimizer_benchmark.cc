@@ -137,40 +137,61 @@ void BM_OursSGD(benchmark::State& s) { Ours(s, "sgd", "none", 5); }
 void BM_OursSGDWindow(benchmark::State& s) { Ours(s, "sgd", "window", 5); }
 void BM_MuonBatched(benchmark::State& s) { Ours(s, "muon", "none", 7, {{"batched", "true"}}); }
 void BM_MuonPerLayer(benchmark::State& s) { Ours(s, "muon", "none", 7, {{"batched", "false"}}); }
-// The smoothing overhead as the target defines it, robust to drift of the machine: two
-// optimizers on two copies of the parameter set, AdamW and AdamW + Window, step in
-// alternating order (A B, B A, ...); the counter is the median of the per-pair ratios.
-void BM_AdamWWindowPaired(benchmark::State& state) {
-  at::set_num_threads(1);
-  auto plain_params = GptParameters(ShapeOf(state));
-  auto window_params = GptParameters(ShapeOf(state));
-  auto plain = MakeOurs(plain_params, "adamw", "none");
-  auto window = MakeOurs(window_params, "adamw", "window");
-  if (!plain.ok() || !window.ok()) {
-    state.SkipWithError("optimizer creation failed");
-    return;
-  }
+// Two optimizers on two copies of the parameter set step in alternating order (A B, B A,
+// ...), so that the machine's drift reaches both alike; the step times of each, in pairs.
+struct PairedTimes {
+  std::vector<double> a, b;
+};
+PairedTimes AlternateSteps(benchmark::State& state, gs::DepthOptimizer& a, gs::DepthOptimizer& b) {
   auto time_step = [](gs::DepthOptimizer& opt) {
     const auto start = std::chrono::steady_clock::now();
     opt.step();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  std::vector<double> plain_s, window_s;
-  bool window_first = false;
+  PairedTimes times;
+  bool b_first = false;
   for (auto _ : state) {
-    if (window_first) {
-      window_s.push_back(time_step(**window));
-      plain_s.push_back(time_step(**plain));
+    if (b_first) {
+      times.b.push_back(time_step(b));
+      times.a.push_back(time_step(a));
     } else {
-      plain_s.push_back(time_step(**plain));
-      window_s.push_back(time_step(**window));
+      times.a.push_back(time_step(a));
+      times.b.push_back(time_step(b));
     }
-    window_first = !window_first;
+    b_first = !b_first;
   }
+  return times;
+}
+
+// A paired benchmark of two configurations of ours; counters: the median of the per-pair
+// ratios b / a (`ratio`), and each one's median step time in ms (`a_ms`, `b_ms`).
+void Paired(benchmark::State& state, const std::string& optimizer_a, const std::string& smoothing_a,
+            std::map<std::string, std::string> options_a, const std::string& optimizer_b,
+            const std::string& smoothing_b, std::map<std::string, std::string> options_b) {
+  at::set_num_threads(1);
+  auto params_a = GptParameters(ShapeOf(state));
+  auto params_b = GptParameters(ShapeOf(state));
+  auto a = MakeOurs(params_a, optimizer_a, smoothing_a, std::move(options_a));
+  auto b = MakeOurs(params_b, optimizer_b, smoothing_b, std::move(options_b));
+  if (!a.ok() || !b.ok()) {
+    state.SkipWithError("optimizer creation failed");
+    return;
+  }
+  const PairedTimes times = AlternateSteps(state, **a, **b);
   using gs::benchmarks::Median;
-  state.counters["window_ratio"] = Median(gs::benchmarks::Ratios(plain_s, window_s));
-  state.counters["adamw_ms"] = 1e3 * Median(plain_s);
-  state.counters["window_ms"] = 1e3 * Median(window_s);
+  state.counters["ratio"] = Median(gs::benchmarks::Ratios(times.a, times.b));
+  state.counters["a_ms"] = 1e3 * Median(times.a);
+  state.counters["b_ms"] = 1e3 * Median(times.b);
+}
+
+// The smoothing overhead as the target defines it: a = AdamW, b = AdamW + Window.
+void BM_AdamWWindowPaired(benchmark::State& state) {
+  Paired(state, "adamw", "none", {}, "adamw", "window", {});
+}
+// The Newton-Schulz speed-up as the target defines it: a = Muon with the stack path,
+// b = Muon with muon.py's per-layer loop; the ratio is the speed-up.
+void BM_MuonPaired(benchmark::State& state) {
+  Paired(state, "muon", "none", {{"batched", "true"}}, "muon", "none", {{"batched", "false"}});
 }
 
 void BM_MuonBatchedWindow(benchmark::State& s) {
@@ -235,6 +256,8 @@ GPT_BENCHMARK(BM_OursSGDWindow);
 GPT_BENCHMARK(BM_MuonBatched);
 GPT_BENCHMARK(BM_MuonPerLayer);
 GPT_BENCHMARK(BM_MuonBatchedWindow);
+// Six pairs (each order three times): a Muon step at width 512 takes seconds.
+BENCHMARK(BM_MuonPaired)->Arg(512)->Arg(128)->Iterations(6)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Collects real time per iteration by benchmark name while printing as usual.
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -245,8 +268,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
       // With --benchmark_repetitions, use the median; otherwise the single run.
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
       times_[run.run_name.str()] = run.GetAdjustedRealTime();
-      if (run.run_name.function_name == "BM_AdamWWindowPaired") {
-        paired_[run.run_name.args] = run.counters.at("window_ratio").value;
+      const std::string& name = run.run_name.function_name;
+      if (name == "BM_AdamWWindowPaired" || name == "BM_MuonPaired") {
+        paired_[name + "/" + run.run_name.args] = run.counters.at("ratio").value;
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -271,14 +295,19 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (adamw > 0 && torch_adamw > 0) {
         line("our AdamW step / LibTorch AdamW step", adamw / torch_adamw, "<= 0.8", adamw / torch_adamw <= 0.8);
       }
-      if (auto it = paired_.find(width); it != paired_.end()) {
-        line("AdamW + Window Smoothing / AdamW, paired (overhead = value - 1)", it->second, "<= 1.35", it->second <= 1.35);
-      }
+      auto paired = [&](const std::string& name) {
+        auto it = paired_.find(name + "/" + width);
+        return it == paired_.end() ? -1.0 : it->second;
+      };
+      const double window_paired = paired("BM_AdamWWindowPaired"), muon_paired = paired("BM_MuonPaired");
+      line("AdamW + Window Smoothing / AdamW, paired (overhead = value - 1)", window_paired, "<= 1.35",
+           window_paired <= 1.35);
       if (adamw > 0 && window > 0) {
         line("AdamW + Window Smoothing / AdamW, ratio of medians", window / adamw, "info", true);
       }
+      line("Muon per-layer NS / batched NS (speed-up), paired", muon_paired, ">= 1.5", muon_paired >= 1.5);
       if (batched > 0 && per_layer > 0) {
-        line("Muon per-layer NS / batched NS (speed-up)", per_layer / batched, ">= 1.5", per_layer / batched >= 1.5);
+        line("Muon per-layer NS / batched NS, ratio of medians", per_layer / batched, "info", true);
       }
       if (adamw > 0 && copy > 0) {
         // Bandwidth: AdamW moves 7 streams, the copy 2, of the same element count.
@@ -295,7 +324,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> times_;
-  std::map<std::string, double> paired_;  // width -> median per-pair window/AdamW ratio
+  std::map<std::string, double> paired_;  // "<benchmark>/<width>" -> median per-pair ratio
 };
 
 }  // namespace
