@@ -15,6 +15,8 @@
 // The difference window - none of each is set against the budget.
 //
 //   bazel run //benchmarks:memory_benchmark -- --steps=5 --json=results/memory.json
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -90,6 +92,13 @@ int Child(const std::string& spec) {
     std::fprintf(stderr, "error: --child=%s: expected <task>,<optimizer>,<smoothing>,<file>\n", spec.c_str());
     return kBadInput;
   }
+  // Measure live memory, not the heap's fragmentation: with the task binaries' allocator
+  // settings (tasks/blas.h: freed memory kept for reuse) the peak depends on where
+  // glibc happened to place each temporary, which any change in the order of small
+  // allocations moves by megabytes (measured: +-5 MiB on the ViT, either sign). Here
+  // every block of 64 KiB or more is its own mapping, returned to the kernel when freed.
+  mallopt(M_MMAP_THRESHOLD, 64 << 10);
+  mallopt(M_TRIM_THRESHOLD, 128 << 10);
   ArmConfig config;
   config.task = parts[0];
   config.optimizer = parts[1];

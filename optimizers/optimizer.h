@@ -97,6 +97,7 @@ class DepthOptimizer {
     int64_t stack = -1;   // index into stacks_, or -1 for a singleton
     at::Tensor variable;  // a singleton's parameter (its .grad() is read each step)
     bool transformed = false;
+    std::optional<DepthMix> fixed_mix;  // the transform's mix when it depends on depth only
     at::Tensor transformed_grad;  // target=gradient: the smoothed gradient buffer
   };
 
