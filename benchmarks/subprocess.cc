@@ -23,39 +23,54 @@ constexpr char kWorkspace[] = "gradient_smoothing";
 // Set once, before any re-execution: "unset" or "set:<value>".
 constexpr char kRemembered[] = "GS_ENV_OPENBLAS_CORETYPE";
 
-}  // namespace
+// The whole text of a log file ("" if unreadable).
+std::string ReadLog(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
-absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
-                                         const std::vector<std::string>& env,
-                                         const std::string& log_path) {
+// Starts argv with environment env: stderr (and stdout when stdout_fd < 0) to a fresh
+// log_path, stdin from stdin_fd when >= 0. The pid of the child.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env, const std::string& log_path,
+                            int stdin_fd, int stdout_fd) {
   if (argv.empty()) return absl::InvalidArgumentError("no program to run");
   std::vector<char*> args, envp;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log < 0) return absl::InternalError(absl::StrCat("cannot write ", log_path));
   const pid_t pid = fork();
-  if (pid < 0) {
-    ::close(log);
-    return absl::InternalError("fork failed");
-  }
   if (pid == 0) {
-    dup2(log, 1);
+    if (stdin_fd >= 0) dup2(stdin_fd, 0);
+    dup2(stdout_fd >= 0 ? stdout_fd : log, 1);
     dup2(log, 2);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   ::close(log);
+  if (pid < 0) return absl::InternalError("fork failed");
+  return pid;
+}
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
+                                         const std::vector<std::string>& env,
+                                         const std::string& log_path) {
+  absl::StatusOr<pid_t> pid = Spawn(argv, env, log_path, -1, -1);
+  if (!pid.ok()) return pid.status();
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(*pid, &status, 0);
   ProcessResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream in(log_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  result.output = text.str();
+  result.exit_code = ExitCode(status);
+  result.output = ReadLog(log_path);
   if (result.exit_code == 127 && !std::filesystem::exists(argv[0])) {
     return absl::NotFoundError(absl::StrCat(argv[0], " does not exist"));
   }
@@ -65,40 +80,27 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
 absl::StatusOr<std::unique_ptr<LineProcess>> LineProcess::Start(
     const std::vector<std::string>& argv, const std::vector<std::string>& env,
     const std::string& log_path) {
-  if (argv.empty()) return absl::InvalidArgumentError("no program to run");
-  if (!std::filesystem::exists(argv[0])) {
+  if (!argv.empty() && !std::filesystem::exists(argv[0])) {
     return absl::NotFoundError(absl::StrCat(argv[0], " does not exist"));
   }
-  std::vector<char*> args, envp;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (log < 0) return absl::InternalError(absl::StrCat("cannot write ", log_path));
   int to_child[2], from_child[2];
-  if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) {
-    ::close(log);
+  if (pipe2(to_child, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+  if (pipe2(from_child, O_CLOEXEC) != 0) {
+    ::close(to_child[0]);
+    ::close(to_child[1]);
     return absl::InternalError("pipe failed");
   }
   signal(SIGPIPE, SIG_IGN);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    ::close(log);
-    return absl::InternalError("fork failed");
-  }
-  if (pid == 0) {
-    dup2(to_child[0], 0);
-    dup2(from_child[1], 1);
-    dup2(log, 2);
-    execve(args[0], args.data(), envp.data());
-    _exit(127);
-  }
-  ::close(log);
+  absl::StatusOr<pid_t> pid = Spawn(argv, env, log_path, to_child[0], from_child[1]);
   ::close(to_child[0]);
   ::close(from_child[1]);
+  if (!pid.ok()) {
+    ::close(to_child[1]);
+    ::close(from_child[0]);
+    return pid.status();
+  }
   return std::unique_ptr<LineProcess>(
-      new LineProcess(pid, fdopen(to_child[1], "w"), fdopen(from_child[0], "r"), log_path));
+      new LineProcess(*pid, fdopen(to_child[1], "w"), fdopen(from_child[0], "r"), log_path));
 }
 
 LineProcess::~LineProcess() {
@@ -123,11 +125,8 @@ absl::StatusOr<std::string> LineProcess::ReadLine() {
   std::string line = n > 0 ? std::string(buffer, n) : std::string();
   std::free(buffer);
   if (n <= 0) {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
     return absl::InternalError(absl::StrCat("the process ended its output early; its log (",
-                                            log_path_, "):\n", text.str()));
+                                            log_path_, "):\n", ReadLog(log_path_)));
   }
   if (!line.empty() && line.back() == '\n') line.pop_back();
   return line;
@@ -140,7 +139,7 @@ int LineProcess::Finish() {
   int status = 0;
   if (pid_ > 0) waitpid(pid_, &status, 0);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ExitCode(status);
 }
 
 std::vector<std::string> CurrentEnvironment() {

@@ -70,6 +70,15 @@ TEST(PytorchComparisonTest, TimesBothSidesByOneProtocol) {
   }
 }
 
+TEST(PytorchComparisonTest, ReportsAReferenceThatEndsEarly) {
+  // /bin/false starts and exits at once: the driver says so (exit 1) instead of hanging
+  // on the pipe or dying of SIGPIPE.
+  const Result r = Shell(Runfile("benchmarks/pytorch_comparison") +
+                         " --python=/bin/false --preset=smoke --tasks=lm_pretrain --steps=1 --warmup=0");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("ended its output early")) << r.output;
+}
+
 TEST(PytorchComparisonTest, RefusesBadFlags) {
   Result r = Shell(Runfile("benchmarks/pytorch_comparison") + " --python=/no/such/python");
   EXPECT_EQ(r.exit_code, 2);
