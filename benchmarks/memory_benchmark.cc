@@ -28,8 +28,6 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -69,7 +67,6 @@ ABSL_FLAG(std::string, child, "",
 namespace gs::benchmarks {
 namespace {
 
-constexpr int kBadInput = 2;
 constexpr double kMiB = 1024.0 * 1024.0;
 
 // A field of /proc/self/status in bytes (VmRSS, VmHWM), or -1.
@@ -196,17 +193,15 @@ absl::StatusOr<nlohmann::json> MeasureArm(const std::string& task, const std::st
 
 std::string MiB(double bytes) { return absl::StrFormat("%.2f", bytes / kMiB); }
 
+constexpr char kUsage[] =
+    "Peak memory with and without Window Smoothing against one buffer per depth group; "
+    "see benchmarks/README.md.";
+
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Peak memory with and without Window Smoothing against one buffer per depth group; "
-      "see benchmarks/README.md.");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  auto bad = [](const std::string& message) {
-    std::fprintf(stderr, "error: %s\n", message.c_str());
-    return kBadInput;
-  };
-  if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
-  if (absl::GetFlag(FLAGS_steps).value_or(5) < 1) return bad("--steps: must be >= 1");
+  if (absl::Status s = ParseToolCommandLine(argc, argv, kUsage); !s.ok()) {
+    return BadInput(std::string(s.message()));
+  }
+  if (absl::GetFlag(FLAGS_steps).value_or(5) < 1) return BadInput("--steps: must be >= 1");
   tasks::SetThreads(absl::GetFlag(FLAGS_threads));
   if (const std::string child = absl::GetFlag(FLAGS_child); !child.empty()) return Child(child);
 
@@ -214,21 +209,15 @@ int Main(int argc, char** argv) {
   if (task_names.empty()) task_names = TaskNames();
   for (const std::string& task : task_names) {
     if (absl::StatusOr<std::unique_ptr<tasks::Task>> t = NewTask(task); !t.ok()) {
-      return bad(absl::StrCat("--tasks: ", t.status().message()));
+      return BadInput(absl::StrCat("--tasks: ", t.status().message()));
     }
   }
   const int64_t repeats = absl::GetFlag(FLAGS_repeats);
-  if (repeats < 1) return bad(absl::StrCat("--repeats=", repeats, ": must be >= 1"));
-  std::string work = absl::GetFlag(FLAGS_work_dir);
-  const bool temporary = work.empty();
-  if (temporary) {
-    char pattern[] = "/tmp/gs_memory_benchmark.XXXXXX";
-    if (mkdtemp(pattern) == nullptr) return bad("cannot create a directory under /tmp");
-    work = pattern;
-  } else {
-    work = tasks::InWorkspace(work);
-    std::filesystem::create_directories(work);
-  }
+  if (repeats < 1) return BadInput(absl::StrCat("--repeats=", repeats, ": must be >= 1"));
+  absl::StatusOr<WorkDir> work_dir = MakeWorkDir(absl::GetFlag(FLAGS_work_dir), "memory_benchmark");
+  if (!work_dir.ok()) return BadInput(std::string(work_dir.status().message()));
+  const std::string& work = work_dir->path;
+  const bool temporary = work_dir->temporary;
 
   nlohmann::json report = {{"benchmark", "memory_benchmark"},
                            {"preset", absl::GetFlag(FLAGS_preset)},

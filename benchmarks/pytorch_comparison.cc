@@ -21,8 +21,6 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -52,8 +50,6 @@ ABSL_FLAG(std::string, json, "", "also write the results (every step time) to th
 
 namespace gs::benchmarks {
 namespace {
-
-constexpr int kBadInput = 2;
 
 nlohmann::json Timing(const std::vector<double>& seconds) {
   nlohmann::json out = Summary(seconds);
@@ -184,38 +180,31 @@ void PrintTable(const nlohmann::json& report) {
   }
 }
 
+constexpr char kUsage[] =
+    "Times our C++ training step and the same step in eager PyTorch by one protocol; "
+    "see benchmarks/README.md.";
+
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Times our C++ training step and the same step in eager PyTorch by one protocol; "
-      "see benchmarks/README.md.");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  auto bad = [](const std::string& message) {
-    std::fprintf(stderr, "error: %s\n", message.c_str());
-    return kBadInput;
-  };
-  if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
+  if (absl::Status s = ParseToolCommandLine(argc, argv, kUsage); !s.ok()) {
+    return BadInput(std::string(s.message()));
+  }
   const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(20), warmup = absl::GetFlag(FLAGS_warmup);
   const int64_t threads = absl::GetFlag(FLAGS_threads);
   if (absl::Status s = CheckTimingFlags(steps, warmup, threads); !s.ok()) {
-    return bad(std::string(s.message()));
+    return BadInput(std::string(s.message()));
   }
   if (!std::filesystem::exists(absl::GetFlag(FLAGS_python))) {
-    return bad(absl::StrCat("--python=", absl::GetFlag(FLAGS_python),
-                            ": not found (install Debian's python3-torch)"));
+    return BadInput(absl::StrCat("--python=", absl::GetFlag(FLAGS_python),
+                                 ": not found (install Debian's python3-torch)"));
   }
   absl::StatusOr<std::string> script = Runfile("benchmarks/pytorch_reference/reference.py");
-  if (!script.ok()) return bad(std::string(script.status().message()));
+  if (!script.ok()) return BadInput(std::string(script.status().message()));
   tasks::SetThreads(threads);
 
-  std::string work = absl::GetFlag(FLAGS_work_dir);
-  const bool temporary = work.empty();
-  if (temporary) {
-    char pattern[] = "/tmp/gs_pytorch_comparison.XXXXXX";
-    if (mkdtemp(pattern) == nullptr) return bad("cannot create a directory under /tmp");
-    work = pattern;
-  } else {
-    work = tasks::InWorkspace(work);
-  }
+  absl::StatusOr<WorkDir> work_dir = MakeWorkDir(absl::GetFlag(FLAGS_work_dir), "pytorch_comparison");
+  if (!work_dir.ok()) return BadInput(std::string(work_dir.status().message()));
+  const std::string& work = work_dir->path;
+  const bool temporary = work_dir->temporary;
 
   nlohmann::json report = {{"benchmark", "pytorch_comparison"},
                            {"preset", absl::GetFlag(FLAGS_preset)},

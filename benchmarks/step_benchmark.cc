@@ -16,8 +16,6 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -49,8 +47,6 @@ ABSL_FLAG(std::string, json, "", "also write the results (every step time) to th
 
 namespace gs::benchmarks {
 namespace {
-
-constexpr int kBadInput = 2;
 
 struct ArmTimes {
   std::vector<double> step, optimizer, loss;
@@ -162,25 +158,23 @@ void PrintTable(const nlohmann::json& report) {
               "optimizer (nothing, by design).\n");
 }
 
+constexpr char kUsage[] =
+    "Times the training step of each task with and without Window Smoothing, alternating "
+    "two same-seed arms in one process; see benchmarks/README.md.";
+
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Times the training step of each task with and without Window Smoothing, alternating "
-      "two same-seed arms in one process; see benchmarks/README.md.");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  auto bad = [](const std::string& message) {
-    std::fprintf(stderr, "error: %s\n", message.c_str());
-    return kBadInput;
-  };
-  if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
+  if (absl::Status s = ParseToolCommandLine(argc, argv, kUsage); !s.ok()) {
+    return BadInput(std::string(s.message()));
+  }
   const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(20), warmup = absl::GetFlag(FLAGS_warmup);
   const int64_t threads = absl::GetFlag(FLAGS_threads);
   if (absl::Status s = CheckTimingFlags(steps, warmup, threads); !s.ok()) {
-    return bad(std::string(s.message()));
+    return BadInput(std::string(s.message()));
   }
   std::vector<std::string> task_names = absl::GetFlag(FLAGS_tasks);
   if (task_names.empty()) task_names = TaskNames();
   const std::vector<std::string> optimizers = absl::GetFlag(FLAGS_optimizers);
-  if (optimizers.empty()) return bad("--optimizers: name at least one base optimizer");
+  if (optimizers.empty()) return BadInput("--optimizers: name at least one base optimizer");
   tasks::SetThreads(threads);
 
   nlohmann::json report = {

@@ -2,10 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include <torch/torch.h>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "benchmarks/task_registry.h"
 #include "optimizers/torch_module.h"
@@ -90,6 +94,38 @@ absl::Status CheckTimingFlags(int64_t steps, int64_t warmup, int64_t threads) {
   if (warmup < 0) return absl::InvalidArgumentError(absl::StrCat("--warmup=", warmup, ": must be >= 0"));
   if (threads < 1) return absl::InvalidArgumentError(absl::StrCat("--threads=", threads, ": must be >= 1"));
   return absl::OkStatus();
+}
+
+int BadInput(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return kBadInput;
+}
+
+absl::Status ParseToolCommandLine(int argc, char** argv, const char* usage) {
+  absl::SetProgramUsageMessage(usage);
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WorkDir> MakeWorkDir(const std::string& flag, const std::string& tool) {
+  if (!flag.empty()) {
+    WorkDir dir{tasks::InWorkspace(flag), false};
+    std::error_code error;
+    std::filesystem::create_directories(dir.path, error);
+    if (error) {
+      return absl::InvalidArgumentError(absl::StrCat("--work_dir=", flag, ": ", error.message()));
+    }
+    return dir;
+  }
+  std::string pattern = absl::StrCat("/tmp/gs_", tool, ".XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError("cannot create a directory under /tmp");
+  }
+  return WorkDir{pattern, true};
 }
 
 int WriteJsonReport(const std::string& path, const nlohmann::json& report) {

@@ -71,6 +71,24 @@ class TrainingArm {
 // InvalidArgument naming the flag otherwise.
 absl::Status CheckTimingFlags(int64_t steps, int64_t warmup, int64_t threads);
 
+// The exit code of the contract for input a user can fix (a bad flag or file).
+constexpr int kBadInput = 2;
+
+// Prints "error: <message>" and returns kBadInput.
+int BadInput(const std::string& message);
+
+// Sets the usage text and parses the command line with Abseil; InvalidArgument naming the
+// first argument that is not a --flag.
+absl::Status ParseToolCommandLine(int argc, char** argv, const char* usage);
+
+// Where a tool keeps its scratch files: the --work_dir flag's value (relative to the
+// workspace; created), or a fresh directory under /tmp named after `tool` when empty.
+struct WorkDir {
+  std::string path;
+  bool temporary = false;  // the caller removes it at the end
+};
+absl::StatusOr<WorkDir> MakeWorkDir(const std::string& flag, const std::string& tool);
+
 // Writes `report` to the --json flag's `path` (relative to the workspace) atomically and
 // says where; returns the exit code (0, or 1 with a message naming --json).
 int WriteJsonReport(const std::string& path, const nlohmann::json& report);
