@@ -34,7 +34,7 @@
 #include "tasks/run_dir.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --threads, and
-// --steps (here: timed steps per side, default 20).
+// --steps (here: timed pairs of steps, one C++ and one PyTorch, default 60).
 ABSL_DECLARE_FLAG(std::string, preset);
 ABSL_DECLARE_FLAG(std::optional<int64_t>, steps);
 ABSL_DECLARE_FLAG(int64_t, threads);
@@ -188,7 +188,7 @@ int Main(int argc, char** argv) {
   if (absl::Status s = ParseToolCommandLine(argc, argv, kUsage); !s.ok()) {
     return BadInput(std::string(s.message()));
   }
-  const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(20), warmup = absl::GetFlag(FLAGS_warmup);
+  const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(60), warmup = absl::GetFlag(FLAGS_warmup);
   const int64_t threads = absl::GetFlag(FLAGS_threads);
   if (absl::Status s = CheckTimingFlags(steps, warmup, threads); !s.ok()) {
     return BadInput(std::string(s.message()));
