@@ -268,9 +268,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       // With --benchmark_repetitions, use the median; otherwise the single run.
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
       times_[run.run_name.str()] = run.GetAdjustedRealTime();
-      const std::string& name = run.run_name.function_name;
-      if (name == "BM_AdamWWindowPaired" || name == "BM_MuonPaired") {
-        paired_[name + "/" + run.run_name.args] = run.counters.at("ratio").value;
+      if (auto ratio = run.counters.find("ratio"); ratio != run.counters.end()) {  // Paired()
+        paired_[run.run_name.function_name + "/" + run.run_name.args] = ratio->second.value;
       }
     }
     ConsoleReporter::ReportRuns(runs);

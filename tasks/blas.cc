@@ -8,6 +8,25 @@
 #include <cstring>
 
 namespace gs::tasks {
+namespace {
+
+// The OPENBLAS_CORETYPE to re-execute with on this processor, or "" for none.
+std::string FastBlasCore() {
+#if defined(__x86_64__)
+  // The instruction sets OpenBLAS's SkylakeX kernels use (its own runtime check in
+  // driver/others/dynamic.c asks for AVX-512F with the OS saving the zmm state, which
+  // __builtin_cpu_supports reports only when it does).
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
+    return "SkylakeX";
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return "";
+}
+
+}  // namespace
 
 void KeepFreedMemoryForReuse() {
   // Allocations up to 32 MiB (glibc's largest heap threshold) come from the heap, and
@@ -33,21 +52,6 @@ std::string BlasCoreName() {
   using CoreNameFn = char* (*)();
   auto fn = reinterpret_cast<CoreNameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
   return fn != nullptr ? std::string(fn()) : std::string("unknown");
-}
-
-std::string FastBlasCore() {
-#if defined(__x86_64__)
-  // The instruction sets OpenBLAS's SkylakeX kernels use (its own runtime check in
-  // driver/others/dynamic.c asks for AVX-512F with the OS saving the zmm state, which
-  // __builtin_cpu_supports reports only when it does).
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl")) {
-    return "SkylakeX";
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
-#endif
-  return "";
 }
 
 void UseFastBlasKernels(char** argv) {

@@ -2,8 +2,8 @@
 // not know recent Xeons and falls back to its generic Prescott kernels, 3-4x slower at
 // every matmul. Where the environment leaves OPENBLAS_CORETYPE unset and that fallback
 // happened, the process re-executes itself with the fastest kernels the processor can
-// run (FastBlasCore: SkylakeX with AVX-512, 1.6x Haswell's at our GEMM shapes; Haswell
-// with AVX2 and FMA). An OPENBLAS_CORETYPE the environment sets is always kept.
+// run: SkylakeX with AVX-512 (1.6x Haswell's at our GEMM shapes), Haswell with AVX2 and
+// FMA. An OPENBLAS_CORETYPE the environment sets is always kept.
 #ifndef GS_TASKS_BLAS_H_
 #define GS_TASKS_BLAS_H_
 
@@ -13,10 +13,6 @@ namespace gs::tasks {
 
 // Call first thing in main(); returns only if no re-execution was needed or possible.
 void UseFastBlasKernels(char** argv);
-
-// The OPENBLAS_CORETYPE UseFastBlasKernels picks on this processor ("SkylakeX",
-// "Haswell"), or "" where it has none to offer.
-std::string FastBlasCore();
 
 // Keeps memory glibc's malloc gets back from freed tensors for reuse instead of returning
 // it to the kernel: a training step frees and reallocates the same multi-megabyte
