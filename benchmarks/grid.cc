@@ -16,9 +16,11 @@ namespace {
 using json = nlohmann::json;
 
 const std::vector<std::string> kPresets = {"smoke", "quick", "paper"};
-const std::vector<std::string> kSmoothingKeys = {
-    "smoothing",         "smoothing_alpha", "window_radius",   "smoothing_kernel",
-    "smoothing_variant", "smoothing_scope", "smoothing_target"};
+// Grid keys that spell a transform's option, as the task flags of the same names do.
+const std::map<std::string, std::string> kSpelledOptions = {
+    {"smoothing_alpha", "alpha"},     {"window_radius", "radius"},
+    {"smoothing_kernel", "kernel"},   {"smoothing_variant", "variant"},
+    {"smoothing_scope", "scope"},     {"smoothing_target", "target"}};
 // Overrides in the order they appear in flags and directory names.
 const std::vector<std::string> kFlagKeys = {"lr", "steps", "eval_every", "checkpoint_every",
                                             "threads"};
@@ -137,43 +139,52 @@ class Parser {
 };
 
 absl::StatusOr<Smoothing> Parser::ParseSmoothing(const At& entry) const {
-  GS_RETURN_IF_ERROR(CheckKeys(entry, kSmoothingKeys));
-  const json& object = *entry.value;
-  auto field = [&](const std::string& key) { return At{&object.at(key), Join(entry.where, key)}; };
-  Smoothing s;
-  if (!object.contains("smoothing")) {
-    return Error(entry.where, "missing key 'smoothing' (none | window)");
+  if (!entry.value->is_object()) {
+    return Error(entry.where, absl::StrCat("expected an object {\"smoothing\": ...}, got ",
+                                           Shown(*entry.value)));
   }
-  GS_ASSIGN_OR_RETURN(s.smoothing, OneOf(field("smoothing"), {"none", "window"}, "smoothing"));
-  if (s.smoothing == "none") {
+  const json& object = *entry.value;
+  std::vector<std::string> transforms = {"none"};
+  for (const auto& [name, schema] : names_.transforms) transforms.push_back(name);
+  if (!object.contains("smoothing")) {
+    return Error(entry.where, absl::StrCat("missing key 'smoothing' (",
+                                           absl::StrJoin(transforms, " | "), ")"));
+  }
+  Smoothing s;
+  GS_ASSIGN_OR_RETURN(s.name, OneOf({&object.at("smoothing"), Join(entry.where, "smoothing")},
+                                    transforms, "smoothing"));
+  if (s.name == "none") {
     if (object.size() > 1) {
       return Error(entry.where, "smoothing 'none' takes no other smoothing keys");
     }
     return s;
   }
-  if (object.contains("smoothing_alpha")) {
-    GS_ASSIGN_OR_RETURN(s.alpha, Number(field("smoothing_alpha"), 0.0, 1.0, false));
-    s.alpha_text = object.at("smoothing_alpha").dump();
+  const OptionSchema& schema = names_.transforms.at(s.name);
+  for (const auto& [key, value] : object.items()) {
+    if (key == "smoothing") continue;
+    const std::string where = Join(entry.where, key);
+    auto spelled = kSpelledOptions.find(key);
+    const std::string option = spelled != kSpelledOptions.end() ? spelled->second : key;
+    if (schema.Find(option) == nullptr) {
+      std::vector<std::string> allowed;
+      for (const OptionDecl& d : schema.decls()) allowed.push_back(d.name);
+      return Error(where, absl::StrCat("smoothing '", s.name, "' has no option '", option,
+                                       "'; its options: ", absl::StrJoin(allowed, ", ")));
+    }
+    if (!value.is_number() && !value.is_string() && !value.is_boolean()) {
+      return Error(where, absl::StrCat("expected a number, string or true/false, got ", Shown(value)));
+    }
+    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (absl::Status ok = schema.Find(option)->Check(s.name, text); !ok.ok()) {
+      return Error(where, std::string(ok.message()));
+    }
+    if (!s.given.emplace(option, text).second) {
+      return Error(where, absl::StrCat("option '", option, "' is given twice"));
+    }
   }
-  if (object.contains("window_radius")) {
-    GS_ASSIGN_OR_RETURN(s.radius, Int(field("window_radius"), 1, 1000));
-  }
-  if (object.contains("smoothing_kernel")) {
-    GS_ASSIGN_OR_RETURN(s.kernel, OneOf(field("smoothing_kernel"),
-                                        {"box", "triangle", "gaussian"}, "smoothing_kernel"));
-  }
-  if (object.contains("smoothing_variant")) {
-    GS_ASSIGN_OR_RETURN(s.variant, OneOf(field("smoothing_variant"),
-                                         {"standard", "norm", "direction"}, "smoothing_variant"));
-  }
-  if (object.contains("smoothing_scope")) {
-    GS_ASSIGN_OR_RETURN(s.scope,
-                        OneOf(field("smoothing_scope"), {"all", "matrices"}, "smoothing_scope"));
-  }
-  if (object.contains("smoothing_target")) {
-    GS_ASSIGN_OR_RETURN(s.target, OneOf(field("smoothing_target"), {"update", "gradient"},
-                                        "smoothing_target"));
-  }
+  absl::StatusOr<OptionValues> values = schema.Resolve(s.name, s.given);
+  if (!values.ok()) return Error(entry.where, std::string(values.status().message()));
+  s.values = *std::move(values);
   return s;
 }
 
@@ -305,21 +316,44 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
 }  // namespace
 
 std::string Smoothing::Tag() const {
-  if (smoothing == "none") return "none";
-  return absl::StrCat(smoothing, "-a", absl::StrCat(alpha), "-r", radius, "-", kernel, "-",
-                      variant, "-", scope, "-", target);
+  if (name == "none") return "none";
+  const std::string tag = values.Tag();
+  return tag.empty() ? name : absl::StrCat(name, "-", tag);
+}
+
+absl::Status ReadCatalog(const std::string& json_text, GridNames* names) {
+  const json catalog = json::parse(json_text, nullptr, false);
+  if (catalog.is_discarded() || !catalog.is_object() || !catalog.contains("optimizers") ||
+      !catalog.contains("transforms") || !catalog.contains("smoothing_common")) {
+    return absl::DataLossError("the optimizer catalogue is not the JSON --list_optimizers writes");
+  }
+  GS_ASSIGN_OR_RETURN(OptionSchema common, OptionSchema::FromJson(catalog["smoothing_common"]));
+  names->optimizers.clear();
+  for (const auto& [name, decls] : catalog["optimizers"].items()) names->optimizers.push_back(name);
+  // The paper's three first, then the rest alphabetically.
+  std::stable_sort(names->optimizers.begin(), names->optimizers.end(),
+                   [](const std::string& a, const std::string& b) {
+                     auto rank = [](const std::string& n) {
+                       return n == "sgd" ? 0 : n == "adamw" ? 1 : n == "muon" ? 2 : 3;
+                     };
+                     return rank(a) < rank(b);
+                   });
+  names->transforms.clear();
+  for (const auto& [name, decls] : catalog["transforms"].items()) {
+    GS_ASSIGN_OR_RETURN(OptionSchema schema, OptionSchema::FromJson(decls));
+    schema.Extend(common);
+    names->transforms.emplace(name, std::move(schema));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> RunSpec::TaskArgs() const {
   std::vector<std::string> args = {"--preset=" + preset, "--optimizer=" + optimizer,
-                                   "--smoothing=" + smoothing.smoothing};
-  if (smoothing.smoothing != "none") {
-    args.push_back("--smoothing_alpha=" + smoothing.alpha_text);
-    args.push_back(absl::StrCat("--window_radius=", smoothing.radius));
-    args.push_back("--smoothing_kernel=" + smoothing.kernel);
-    args.push_back("--smoothing_variant=" + smoothing.variant);
-    args.push_back("--smoothing_scope=" + smoothing.scope);
-    args.push_back("--smoothing_target=" + smoothing.target);
+                                   "--smoothing=" + smoothing.name};
+  if (!smoothing.given.empty()) {
+    std::vector<std::string> options;
+    for (const auto& [key, text] : smoothing.given) options.push_back(absl::StrCat(key, "=", text));
+    args.push_back("--smoothing_options=" + absl::StrJoin(options, ","));
   }
   args.push_back(absl::StrCat("--seed=", seed));
   for (const auto& [flag, value] : overrides) args.push_back(absl::StrCat("--", flag, "=", value));

@@ -6,37 +6,39 @@
 //    "experiments": [
 //      {"tasks": ["vit_classification", "lm_pretrain"], "preset": "quick",
 //       "optimizers": ["sgd", "adamw", "muon"],
-//       "smoothing": [{"smoothing": "none"}, {"smoothing": "window", "smoothing_alpha": 0.2}],
+//       "smoothing": [{"smoothing": "none"}, {"smoothing": "window", "alpha": 0.2},
+//                     {"smoothing": "ema", "rho": 0.3, "direction": "backward"}],
 //       "seeds": [0, 1, 2, 3, 4],
 //       "flags": {"steps": 100, "lr": [0.002, 0.004]}}]}
 //
 // tasks, preset, optimizers, smoothing and seeds are required; each takes a list or one
-// value. Every mistake is InvalidArgument naming the file, the key path and what is allowed.
+// value. A smoothing entry names a registered transform and any of its declared options
+// (smoothing_alpha, window_radius, smoothing_kernel, smoothing_variant, smoothing_scope
+// and smoothing_target spell alpha, radius, kernel, variant, scope and target, as the
+// task flags do). Every mistake is InvalidArgument naming the file, the key path and
+// what is allowed.
 #ifndef GS_BENCHMARKS_GRID_H_
 #define GS_BENCHMARKS_GRID_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "optimizers/options.h"
 
 namespace gs::benchmarks {
 
-// One smoothing setting, with the task binaries' defaults for the keys a grid leaves out.
+// One smoothing setting: a registered transform and the options the grid gave it.
 struct Smoothing {
-  std::string smoothing = "none";
-  double alpha = 0.2;
-  std::string alpha_text = "0.2";  // as the grid wrote it, passed on unrounded
-  int64_t radius = 1;
-  std::string kernel = "box";
-  std::string variant = "standard";
-  std::string scope = "all";
-  std::string target = "update";
+  std::string name = "none";
+  std::map<std::string, std::string> given;  // option -> value as the grid wrote it
+  OptionValues values;  // every option; the declared default where the grid gave none
 
-  // As tasks/run_config.cc's RunConfig::SmoothingTag(): "none" or
-  // "window-a0.2-r1-box-standard-all-update".
+  // The run tag, as the task binaries make it (RunConfig::SmoothingTag): "none",
+  // "window-a0.2", "ema-rho0.1-backward".
   std::string Tag() const;
 };
 
@@ -64,12 +66,18 @@ struct Grid {
   std::vector<RunSpec> runs;  // unique directories, in expansion order
 };
 
-// What a grid may name: the suite's tasks (built or planned) and the registered base
-// optimizers.
+// What a grid may name: the suite's tasks (built or planned), the registered base
+// optimizers and depth transforms, each transform with every option it takes (its own
+// and those every transform has).
 struct GridNames {
   std::vector<std::string> tasks;
   std::vector<std::string> optimizers;
+  std::map<std::string, OptionSchema> transforms;
 };
+
+// Fills `names`' optimizers and transforms from a catalogue (a task binary's
+// --list_optimizers --list_format=json); DataLoss when it is malformed.
+absl::Status ReadCatalog(const std::string& json_text, GridNames* names);
 
 // Parses and expands a grid. `path` names the file in messages. Within an experiment,
 // seeds vary slowest, so an interrupted grid has every configuration at the first

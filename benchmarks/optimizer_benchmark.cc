@@ -227,14 +227,14 @@ void BM_KernelApplyUpdate(benchmark::State& state) {
 void BM_KernelMixedUpdate(benchmark::State& state) {
   at::set_num_threads(1);
   Stack s;
-  const gs::DepthMix mix = gs::WindowSmoothing().WindowMix(12);
+  const gs::DepthMix mix = gs::WindowSmoothing().BaseMix(12);
   for (auto _ : state) gs::kernels::ApplyMixedUpdate(mix, s.p, s.d, 1e-3, 0.1);
   SetBytes(state, s.p.numel(), 3);
 }
 void BM_KernelAdamWMixedStep(benchmark::State& state) {
   at::set_num_threads(1);
   Stack s;
-  const gs::DepthMix mix = gs::WindowSmoothing().WindowMix(12);
+  const gs::DepthMix mix = gs::WindowSmoothing().BaseMix(12);
   for (auto _ : state) gs::kernels::AdamWMixedStep(mix, s.p, s.g, s.m, s.v, s.h, 1e-3, 0.1);
   SetBytes(state, s.p.numel(), 7);
 }

@@ -89,7 +89,7 @@ void BM_Smoothing(benchmark::State& state) {
     out.push_back(torch::empty(stacked));
     params += in.back().numel();
   }
-  const gs::DepthMix mix = gs::WindowSmoothing().WindowMix(depth);
+  const gs::DepthMix mix = gs::WindowSmoothing().BaseMix(depth);
   for (auto _ : state) {
     for (size_t g = 0; g < in.size(); ++g) gs::kernels::Mix(mix, in[g], out[g]);
     benchmark::ClobberMemory();

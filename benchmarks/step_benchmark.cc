@@ -25,6 +25,7 @@
 #include "nlohmann/json.hpp"
 #include "optimizers/kernels.h"
 #include "tasks/blas.h"
+#include "optimizers/options.h"
 #include "tasks/run_config.h"
 #include "tasks/run_dir.h"
 
@@ -35,8 +36,8 @@ ABSL_DECLARE_FLAG(std::string, preset);
 ABSL_DECLARE_FLAG(std::optional<int64_t>, steps);
 ABSL_DECLARE_FLAG(int64_t, threads);
 ABSL_DECLARE_FLAG(int64_t, seed);
-ABSL_DECLARE_FLAG(double, smoothing_alpha);
-ABSL_DECLARE_FLAG(int64_t, window_radius);
+ABSL_DECLARE_FLAG(std::optional<double>, smoothing_alpha);
+ABSL_DECLARE_FLAG(std::optional<int64_t>, window_radius);
 ABSL_DECLARE_FLAG(std::string, cache_dir);
 ABSL_FLAG(std::vector<std::string>, tasks, {},
           "comma-separated tasks (default: every registered task)");
@@ -59,6 +60,10 @@ struct ArmTimes {
   }
 };
 
+// Window Smoothing's settings: the flags, else the transform's defaults.
+double Alpha() { return absl::GetFlag(FLAGS_smoothing_alpha).value_or(0.2); }
+int64_t Radius() { return absl::GetFlag(FLAGS_window_radius).value_or(1); }
+
 void Record(const StepTimes& t, ArmTimes& arm) {
   arm.step.push_back(t.step_seconds);
   arm.optimizer.push_back(t.optimizer_seconds);
@@ -73,12 +78,11 @@ absl::StatusOr<nlohmann::json> Measure(const std::string& task, const std::strin
   config.preset = absl::GetFlag(FLAGS_preset);
   config.optimizer = optimizer;
   config.seed = absl::GetFlag(FLAGS_seed);
-  config.smoothing_alpha = absl::GetFlag(FLAGS_smoothing_alpha);
-  config.window_radius = absl::GetFlag(FLAGS_window_radius);
   config.cache_dir = absl::GetFlag(FLAGS_cache_dir);
   absl::StatusOr<std::unique_ptr<TrainingArm>> plain = TrainingArm::Create(config);
   if (!plain.ok()) return plain.status();
   config.smoothing = "window";
+  config.smoothing_options = {{"alpha", NumberText(Alpha())}, {"radius", absl::StrCat(Radius())}};
   absl::StatusOr<std::unique_ptr<TrainingArm>> smoothed = TrainingArm::Create(config);
   if (!smoothed.ok()) return smoothed.status();
 
@@ -184,7 +188,7 @@ int Main(int argc, char** argv) {
       {"warmup", warmup},
       {"threads", threads},
       {"seed", absl::GetFlag(FLAGS_seed)},
-      {"smoothing", {{"alpha", absl::GetFlag(FLAGS_smoothing_alpha)}, {"radius", absl::GetFlag(FLAGS_window_radius)}}},
+      {"smoothing", {{"alpha", Alpha()}, {"radius", Radius()}}},
       {"order", "alternating pairs: none then window on even steps, window then none on odd"},
       {"blas_kernels", tasks::BlasCoreName()},
       {"optimizer_kernels", kernels::InstructionSet()},

@@ -19,6 +19,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "benchmarks/grid.h"
 #include "benchmarks/runner.h"
 #include "benchmarks/suite_files.h"
@@ -33,6 +34,9 @@ ABSL_FLAG(int, jobs, 1, "runs at a time, each a process");
 ABSL_FLAG(bool, list, false, "print the grid's runs, their directories and state, then exit");
 ABSL_FLAG(std::string, filter, "", "only the runs whose directory contains this text");
 ABSL_FLAG(bool, no_report, false, "do not write <results>/report/ at the end");
+ABSL_FLAG(std::string, tasks_dir, "",
+          "a folder of task binaries named by task (a build with its own optimizers or "
+          "transforms linked in); default: the suite's //tasks targets");
 
 namespace gs::benchmarks {
 namespace {
@@ -84,6 +88,31 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "suite: %s\n", std::string(names.status().message()).c_str());
     return kExitFailed;
   }
+  // Task binaries: the suite's own, or those of --tasks_dir (a build with more
+  // optimizers or transforms linked in).
+  const std::string tasks_dir = absl::GetFlag(FLAGS_tasks_dir).empty()
+                                    ? ""
+                                    : Absolute(absl::GetFlag(FLAGS_tasks_dir), UserWorkspace());
+  const auto task_binary = [&runfiles, &tasks_dir](const std::string& task) {
+    return tasks_dir.empty() ? TaskBinaryPath(runfiles, task) : tasks_dir + "/" + task;
+  };
+  // What grids may name comes from the first task binary there is.
+  std::string catalog_binary;
+  for (const std::string& task : names->tasks) {
+    if (access(task_binary(task).c_str(), X_OK) == 0) {
+      catalog_binary = task_binary(task);
+      break;
+    }
+  }
+  if (catalog_binary.empty()) {
+    return BadInput(absl::StrCat("no task binary found (",
+                                 tasks_dir.empty() ? "the suite's runfiles" : "--tasks_dir=" + tasks_dir,
+                                 " holds none of ", absl::StrJoin(names->tasks, ", "), ")"));
+  }
+  if (absl::Status s = LoadCatalog(catalog_binary, &*names); !s.ok()) {
+    std::fprintf(stderr, "suite: %s\n", std::string(s.message()).c_str());
+    return kExitFailed;
+  }
   const std::string workspace = UserWorkspace();
   absl::StatusOr<GridFile> grid_file =
       ResolveGrid(absl::GetFlag(FLAGS_grid), runfiles, workspace);
@@ -113,7 +142,7 @@ int Main(int argc, char** argv) {
     if (status != RunStatus::kCompleted && status != RunStatus::kDiverged) tasks.insert(run.task);
   }
   for (const std::string& task : tasks) {
-    const std::string binary = TaskBinaryPath(runfiles, task);
+    const std::string binary = task_binary(task);
     if (access(binary.c_str(), X_OK) != 0) {
       return BadInput(absl::StrCat("task binary for ", task, " not found (", binary,
                                    "): add \"", task, "\" to SUITE_TASKS in benchmarks/BUILD, "
@@ -131,9 +160,7 @@ int Main(int argc, char** argv) {
   RunnerOptions options;
   options.results_dir = results;
   options.jobs = jobs;
-  options.task_binary = [&runfiles](const std::string& task) {
-    return TaskBinaryPath(runfiles, task);
-  };
+  options.task_binary = task_binary;
   const SuiteResult result = RunAll(runs, options);
 
   std::fprintf(stderr,

@@ -5,9 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "benchmarks/subprocess.h"
 
 namespace gs::benchmarks {
 namespace {
@@ -49,12 +54,27 @@ absl::StatusOr<GridNames> LoadGridNames(const std::string& runfiles) {
   std::string kind, name;
   while (in >> kind >> name) {
     if (kind == "task") names.tasks.push_back(name);
-    if (kind == "optimizer") names.optimizers.push_back(name);
   }
-  if (names.tasks.empty() || names.optimizers.empty()) {
-    return absl::DataLossError(absl::StrCat(path, " names no task or no optimizer"));
-  }
+  if (names.tasks.empty()) return absl::DataLossError(absl::StrCat(path, " names no task"));
   return names;
+}
+
+absl::Status LoadCatalog(const std::string& binary, GridNames* names) {
+  char log[] = "/tmp/gs-catalog-XXXXXX";
+  const int fd = mkstemp(log);
+  if (fd < 0) return absl::InternalError("cannot create a temporary file for the catalogue");
+  close(fd);
+  absl::StatusOr<ProcessResult> result =
+      RunProcess({binary, "--list_optimizers", "--list_format=json"}, CurrentEnvironment(), log);
+  std::remove(log);
+  if (!result.ok()) return result.status();
+  if (result->exit_code != 0) {
+    return absl::InternalError(absl::StrCat(binary, " --list_optimizers exited with ",
+                                            result->exit_code, ": ", result->output));
+  }
+  absl::Status read = ReadCatalog(result->output, names);
+  if (!read.ok()) return absl::DataLossError(absl::StrCat(binary, ": ", read.message()));
+  return absl::OkStatus();
 }
 
 std::vector<std::string> GridNamesInRunfiles(const std::string& runfiles) {

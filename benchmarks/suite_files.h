@@ -18,9 +18,12 @@ std::string FindRunfilesDir(const char* argv0);
 // <runfiles>/gradient_smoothing/tasks/<task>.
 std::string TaskBinaryPath(const std::string& runfiles, const std::string& task);
 
-// The names benchmarks/BUILD declares (suite_names.txt in the runfiles): tasks, built or
-// planned, and the registered base optimizers.
+// The tasks benchmarks/BUILD declares (suite_names.txt in the runfiles), built or planned.
 absl::StatusOr<GridNames> LoadGridNames(const std::string& runfiles);
+
+// Asks the task binary `binary` for its registered base optimizers and depth transforms
+// with their options (--list_optimizers --list_format=json) and adds them to `names`.
+absl::Status LoadCatalog(const std::string& binary, GridNames* names);
 
 // The grids that ship with the suite (benchmarks/grids/*.json), by name, sorted.
 std::vector<std::string> GridNamesInRunfiles(const std::string& runfiles);

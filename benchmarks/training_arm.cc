@@ -33,8 +33,7 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
   run.optimizer = config.optimizer;
   run.lr = config.lr;
   run.smoothing = config.smoothing;
-  run.smoothing_alpha = config.smoothing_alpha;
-  run.window_radius = config.window_radius;
+  run.smoothing_options = config.smoothing_options;
   run.seed = config.seed;
   run.preset = config.preset;
   run.data = config.data;
@@ -61,9 +60,9 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
   }
   const auto decay = schedule.weight_decay.find(config.optimizer);
   arm->weight_decay_ = decay == schedule.weight_decay.end() ? 0.0 : decay->second;
-  OptimizerConfig optimizer_config = run.ToOptimizerConfig(arm->lr_, arm->task_->chains());
-  optimizer_config.base.weight_decay = arm->weight_decay_;
-  auto optimizer = CreateOptimizer(NamedParameters(arm->task_->model()), optimizer_config);
+  auto optimizer =
+      CreateOptimizer(NamedParameters(arm->task_->model()),
+                      run.ToOptimizerConfig(arm->lr_, arm->weight_decay_, arm->task_->chains()));
   if (!optimizer.ok()) return optimizer.status();
   arm->optimizer_ = std::move(*optimizer);
   return arm;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,9 +24,8 @@ struct ArmConfig {
   std::string preset = "quick";
   std::string optimizer = "adamw";
   std::optional<double> lr;        // unset: the preset's for the optimizer
-  std::string smoothing = "none";  // none | window (any registered depth transform)
-  double smoothing_alpha = 0.2;
-  int64_t window_radius = 1;
+  std::string smoothing = "none";  // none or any registered depth transform
+  std::map<std::string, std::string> smoothing_options;  // its options, by name
   int64_t seed = 0;
   std::string data;  // the task's default data when empty
   // Caches shared between runs (a trained classifier, a supervised start); empty: the

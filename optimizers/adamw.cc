@@ -18,28 +18,44 @@ kernels::AdamWHyper Hyper(const AdamWOptions& o, int64_t step) {
 
 }  // namespace
 
-absl::Status ValidateAdamWOptions(const AdamWOptions& o, absl::string_view what) {
-  GS_RETURN_IF_ERROR(RequireNonNegative(what, "lr", o.lr()));
-  GS_RETURN_IF_ERROR(Require(o.beta1() >= 0.0 && o.beta1() < 1.0, what, "beta1", o.beta1(), "[0, 1)"));
-  GS_RETURN_IF_ERROR(Require(o.beta2() >= 0.0 && o.beta2() < 1.0, what, "beta2", o.beta2(), "[0, 1)"));
-  GS_RETURN_IF_ERROR(RequireNonNegative(what, "eps", o.eps()));
-  return RequireNonNegative(what, "weight_decay", o.weight_decay());
+const OptionSchema& AdamWSchema() {
+  static const OptionSchema* schema = new OptionSchema(
+      StepOptions(1e-3, 1e-2)
+          .Number("beta1", 0.9, Range::HalfOpen(0, 1), "decay of the gradient's moving average")
+          .Tag("b1")
+          .Number("beta2", 0.999, Range::HalfOpen(0, 1), "decay of the squared gradient's average")
+          .Tag("b2")
+          .Number("eps", 1e-8, Range::AtLeast(0), "added to sqrt(v_hat)")
+          .Tag("eps"));
+  return *schema;
 }
 
-absl::StatusOr<std::unique_ptr<BaseOptimizer>> AdamW::FromSpec(const BaseOptimizerSpec& spec) {
-  AdamWOptions o;
-  if (spec.lr) o.lr(*spec.lr);
-  if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
-  SpecOptions options("adamw", spec.options);
-  GS_RETURN_IF_ERROR(options.Get("beta1", &o.beta1()));
-  GS_RETURN_IF_ERROR(options.Get("beta2", &o.beta2()));
-  GS_RETURN_IF_ERROR(options.Get("eps", &o.eps()));
-  GS_RETURN_IF_ERROR(options.Finish());
-  GS_RETURN_IF_ERROR(ValidateAdamWOptions(o, "adamw"));
-  return std::make_unique<AdamW>(o);
+void SetAdamWValues(const AdamWOptions& o, const std::string& prefix, OptionValues& v) {
+  v.SetNumber(prefix + "lr", o.lr())
+      .SetNumber(prefix + "beta1", o.beta1())
+      .SetNumber(prefix + "beta2", o.beta2())
+      .SetNumber(prefix + "eps", o.eps())
+      .SetNumber(prefix + "weight_decay", o.weight_decay());
 }
 
-StepRule AdamW::Rule(const Slot&) const { return {options_.lr(), options_.weight_decay()}; }
+AdamWOptions AdamWFromValues(const OptionValues& v, const std::string& prefix) {
+  return AdamWOptions()
+      .lr(v.Number(prefix + "lr"))
+      .beta1(v.Number(prefix + "beta1"))
+      .beta2(v.Number(prefix + "beta2"))
+      .eps(v.Number(prefix + "eps"))
+      .weight_decay(v.Number(prefix + "weight_decay"));
+}
+
+OptionValues AdamW::option_values() const {
+  OptionValues v(AdamWSchema());
+  SetAdamWValues(options_, "", v);
+  return v;
+}
+
+StepRule AdamW::Rule(const Slot& slot) const {
+  return {options_.lr(), slot.decays() ? options_.weight_decay() : 0.0};
+}
 
 void AdamW::InitState(const Slot& slot, SlotState& state) const {
   state["exp_avg"] = at::zeros_like(slot.param());
@@ -55,17 +71,21 @@ void AdamW::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state
 void AdamW::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  double lr_scale) {
   kernels::AdamWStep(slot.param(), grad, state["exp_avg"], state["exp_avg_sq"],
-                     Hyper(options_, step), options_.lr() * lr_scale, options_.weight_decay());
+                     Hyper(options_, step), options_.lr() * lr_scale, Rule(slot).weight_decay);
 }
 
 bool AdamW::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                       const DepthMix& mix, double lr_scale) {
   kernels::AdamWMixedStep(mix, slot.param(), grad, state.at("exp_avg"), state.at("exp_avg_sq"),
                           Hyper(options_, step), options_.lr() * lr_scale,
-                          options_.weight_decay());
+                          Rule(slot).weight_decay);
   return true;
 }
 
-GS_REGISTER_BASE_OPTIMIZER("adamw", AdamW::FromSpec);
+GS_REGISTER_BASE_OPTIMIZER("adamw", AdamWSchema(),
+                           [](const BaseOptimizerSpec&, const OptionValues& v)
+                               -> absl::StatusOr<std::unique_ptr<BaseOptimizer>> {
+                             return std::make_unique<AdamW>(AdamWFromValues(v, ""));
+                           });
 
 }  // namespace gs

@@ -17,8 +17,12 @@ struct AdamWOptions {
   TORCH_ARG(double, weight_decay) = 1e-2;
 };
 
-// `what` names the options in messages ("adamw", "muon's adamw").
-absl::Status ValidateAdamWOptions(const AdamWOptions& options, absl::string_view what);
+// AdamW's options as declared (StepOptions plus beta1, beta2, eps), and the typed
+// options to and from values; `prefix` names them inside another optimizer's
+// declaration (Muon's "adamw_").
+const OptionSchema& AdamWSchema();
+void SetAdamWValues(const AdamWOptions& options, const std::string& prefix, OptionValues& values);
+AdamWOptions AdamWFromValues(const OptionValues& values, const std::string& prefix);
 
 // D = m_hat / (sqrt(v_hat) + eps) with m, v the EMAs of g and g^2 ("exp_avg",
 // "exp_avg_sq", as torch names them); p <- p * (1 - lr * wd) - lr * D.
@@ -26,10 +30,8 @@ class AdamW : public BaseOptimizer {
  public:
   explicit AdamW(AdamWOptions options = {}) : options_(options) {}
 
-  // Spec keys: lr, weight_decay; options beta1, beta2, eps.
-  static absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromSpec(const BaseOptimizerSpec& spec);
-
   std::string name() const override { return "adamw"; }
+  OptionValues option_values() const override;
   StepRule Rule(const Slot& slot) const override;
   void InitState(const Slot& slot, SlotState& state) const override;
   bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "optimizers/depth_mix.h"
+#include "optimizers/options.h"
 #include "optimizers/registry.h"
 
 namespace gs {
@@ -36,6 +37,10 @@ class Slot {
   // L for a stack, 0 for a singleton.
   int64_t depth() const { return depth_; }
   bool in_chain() const { return depth_ > 0; }
+  // Whether decoupled weight decay (SGD: its L2 term) applies to this slot; the
+  // optimizer facade decides (by default only weights with two or more dimensions).
+  bool decays() const { return decays_; }
+  void set_decays(bool decays) { decays_ = decays; }
   // Dimensions of one block's parameter: 2 for a linear layer's weight.
   int64_t block_dim() const { return param_.dim() - (in_chain() ? 1 : 0); }
   // An update-sized buffer, allocated on first use and kept across steps.
@@ -45,6 +50,7 @@ class Slot {
   std::string name_;
   at::Tensor param_;
   int64_t depth_;
+  bool decays_ = true;
   at::Tensor scratch_;
 };
 
@@ -63,8 +69,13 @@ class BaseOptimizer {
 
   virtual std::string name() const = 0;
 
-  // Learning rate and decoupled weight decay of `slot`, before any schedule. An
-  // optimizer whose weight decay is part of the gradient (SGD) returns 0 here.
+  // Every declared option with its value (its registered declaration's options); an
+  // optimizer that declares none may keep the default.
+  virtual OptionValues option_values() const { return {}; }
+
+  // Learning rate and decoupled weight decay of `slot`, before any schedule; the weight
+  // decay is 0 where !slot.decays(). An optimizer whose weight decay is part of the
+  // gradient (SGD) returns 0 here.
   virtual StepRule Rule(const Slot& slot) const = 0;
 
   // Creates the state buffers of `slot` (called once, before its first step).
@@ -92,12 +103,16 @@ class BaseOptimizer {
   }
 };
 
-// What the registry passes a base optimizer's factory: unset values take the
-// optimizer's defaults; `options` holds the optimizer's own settings by name.
+// What a base optimizer is built from: its options by name (every base optimizer
+// declares `lr` and `weight_decay` among them); `lr` and `weight_decay`, when set, are
+// the same two options given as numbers (a preset's or --lr), and may not be given twice.
 struct BaseOptimizerSpec {
   std::optional<double> lr;
   std::optional<double> weight_decay;
   std::map<std::string, std::string> options;
+
+  // `options` with lr and weight_decay folded in; InvalidArgument if one is given twice.
+  absl::StatusOr<std::map<std::string, std::string>> AllOptions() const;
 };
 
 Registry<BaseOptimizer, BaseOptimizerSpec>& BaseOptimizers();
@@ -105,12 +120,19 @@ Registry<BaseOptimizer, BaseOptimizerSpec>& BaseOptimizers();
 absl::StatusOr<std::unique_ptr<BaseOptimizer>> CreateBaseOptimizer(
     absl::string_view name, const BaseOptimizerSpec& spec = {});
 
+// The declaration of `lr` and `weight_decay` that every base optimizer starts from.
+OptionSchema StepOptions(double lr, double weight_decay);
+
+// Checks a base optimizer built in code (typed options) against its registered
+// declaration: InvalidArgument naming the option and what is allowed.
+absl::Status ValidateBaseOptimizer(const BaseOptimizer& base);
+
 }  // namespace gs
 
 // Registers `factory` (absl::StatusOr<std::unique_ptr<BaseOptimizer>>(const
-// BaseOptimizerSpec&)) under `name`.
-#define GS_REGISTER_BASE_OPTIMIZER(name, factory)                                     \
+// BaseOptimizerSpec&, const OptionValues&)) under `name`, with its options `schema`.
+#define GS_REGISTER_BASE_OPTIMIZER(name, schema, factory)                              \
   [[maybe_unused]] static const bool GS_REGISTRY_CONCAT_(gs_base_optimizer_, __LINE__) = \
-      ::gs::BaseOptimizers().Register(name, factory)
+      ::gs::BaseOptimizers().Register(name, schema, factory)
 
 #endif  // GS_OPTIMIZERS_BASE_OPTIMIZER_H_

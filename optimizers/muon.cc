@@ -10,39 +10,78 @@
 
 namespace gs {
 
-absl::StatusOr<std::unique_ptr<BaseOptimizer>> Muon::FromSpec(const BaseOptimizerSpec& spec) {
+namespace {
+
+const OptionSchema& MuonSchema() {
+  static const OptionSchema* schema = [] {
+    // The AdamW part's options, renamed adamw_*, with the reference setup's defaults.
+    OptionSchema adamw;
+    for (OptionDecl d : AdamWSchema().decls()) {
+      d.name = "adamw_" + d.name;
+      d.tag = "adamw_" + d.tag;
+      d.help = "the AdamW part's " + d.help.substr(0, d.help.find(" ("));
+      d.names_run = true;
+      d.default_text = d.name == "adamw_lr"      ? NumberText(3e-4)
+                       : d.name == "adamw_beta2" ? NumberText(0.95)
+                       : d.name == "adamw_eps"   ? NumberText(1e-10)
+                       : d.name == "adamw_weight_decay" ? NumberText(0.0)
+                                                       : d.default_text;
+      adamw.Add(std::move(d));
+    }
+    return new OptionSchema(
+        StepOptions(0.02, 0.0)
+            .Number("momentum", 0.95, Range::HalfOpen(0, 1), "decay of the momentum buffer")
+            .Tag("m")
+            .Bool("nesterov", true, "Nesterov momentum")
+            .Integer("ns_steps", 5, Range::AtLeast(1), "Newton-Schulz iterations")
+            .Tag("ns")
+            .Choice("scale", "reference", {"reference", "match_adamw"},
+                    "update scale: sqrt(max(1, rows/cols)), or 0.2 sqrt(max(rows, cols)) "
+                    "(the AdamW part then shares lr and weight_decay)")
+            .Bool("batched", true, "Newton-Schulz over the whole stack at once")
+            .Unnamed()
+            .Extend(adamw));
+  }();
+  return *schema;
+}
+
+absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromValues(const BaseOptimizerSpec& spec,
+                                                         const OptionValues& v) {
   MuonOptions o;
-  if (spec.lr) o.lr(*spec.lr);
-  if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
-  SpecOptions options("muon", spec.options);
-  std::string scale = "reference";  // the option's name, parsed below
-  GS_RETURN_IF_ERROR(options.Get("momentum", &o.momentum()));
-  GS_RETURN_IF_ERROR(options.Get("nesterov", &o.nesterov()));
-  GS_RETURN_IF_ERROR(options.Get("ns_steps", &o.ns_steps()));
-  GS_RETURN_IF_ERROR(options.Get("scale", &scale, {"reference", "match_adamw"}));
-  GS_RETURN_IF_ERROR(options.Get("batched", &o.batched()));
-  o.scale(scale == "match_adamw" ? MuonScale::kMatchAdamW : MuonScale::kReference);
-  AdamWOptions& adamw = o.adamw();
-  if (o.scale() == MuonScale::kMatchAdamW) adamw.lr(o.lr()).weight_decay(o.weight_decay());
-  GS_RETURN_IF_ERROR(options.Get("adamw_lr", &adamw.lr()));
-  GS_RETURN_IF_ERROR(options.Get("adamw_beta1", &adamw.beta1()));
-  GS_RETURN_IF_ERROR(options.Get("adamw_beta2", &adamw.beta2()));
-  GS_RETURN_IF_ERROR(options.Get("adamw_eps", &adamw.eps()));
-  GS_RETURN_IF_ERROR(options.Get("adamw_weight_decay", &adamw.weight_decay()));
-  GS_RETURN_IF_ERROR(options.Finish());
-  GS_RETURN_IF_ERROR(RequireNonNegative("muon", "lr", o.lr()));
-  GS_RETURN_IF_ERROR(Require(o.momentum() >= 0.0 && o.momentum() < 1.0, "muon", "momentum",
-                             o.momentum(), "[0, 1)"));
-  GS_RETURN_IF_ERROR(
-      Require(o.ns_steps() >= 1, "muon", "ns_steps", o.ns_steps(), "an integer >= 1"));
-  GS_RETURN_IF_ERROR(RequireNonNegative("muon", "weight_decay", o.weight_decay()));
-  GS_RETURN_IF_ERROR(ValidateAdamWOptions(adamw, "muon's adamw"));
+  o.lr(v.Number("lr"))
+      .weight_decay(v.Number("weight_decay"))
+      .momentum(v.Number("momentum"))
+      .nesterov(v.Bool("nesterov"))
+      .ns_steps(v.Integer("ns_steps"))
+      .scale(v.Choice("scale") == "match_adamw" ? MuonScale::kMatchAdamW : MuonScale::kReference)
+      .batched(v.Bool("batched"))
+      .adamw(AdamWFromValues(v, "adamw_"));
+  // With match_adamw the AdamW part shares Muon's lr and weight decay unless told otherwise.
+  if (o.scale() == MuonScale::kMatchAdamW) {
+    if (!spec.options.count("adamw_lr")) o.adamw().lr(o.lr());
+    if (!spec.options.count("adamw_weight_decay")) o.adamw().weight_decay(o.weight_decay());
+  }
   return std::make_unique<Muon>(o);
+}
+
+}  // namespace
+
+OptionValues Muon::option_values() const {
+  OptionValues v(MuonSchema());
+  v.SetNumber("lr", options_.lr())
+      .SetNumber("weight_decay", options_.weight_decay())
+      .SetNumber("momentum", options_.momentum())
+      .SetBool("nesterov", options_.nesterov())
+      .SetInteger("ns_steps", options_.ns_steps())
+      .SetChoice("scale", options_.scale() == MuonScale::kMatchAdamW ? "match_adamw" : "reference")
+      .SetBool("batched", options_.batched());
+  SetAdamWValues(options_.adamw(), "adamw_", v);
+  return v;
 }
 
 StepRule Muon::Rule(const Slot& slot) const {
   if (!UsesMuon(slot)) return adamw_.Rule(slot);
-  return {options_.lr(), options_.weight_decay()};
+  return {options_.lr(), slot.decays() ? options_.weight_decay() : 0.0};
 }
 
 void Muon::InitState(const Slot& slot, SlotState& state) const {
@@ -99,6 +138,6 @@ bool Muon::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64
   return !UsesMuon(slot) && adamw_.MixedStep(slot, grad, state, step, mix, lr_scale);
 }
 
-GS_REGISTER_BASE_OPTIMIZER("muon", Muon::FromSpec);
+GS_REGISTER_BASE_OPTIMIZER("muon", MuonSchema(), FromValues);
 
 }  // namespace gs

@@ -43,11 +43,11 @@ class Muon : public BaseOptimizer {
  public:
   explicit Muon(MuonOptions options = {}) : options_(options), adamw_(options.adamw()) {}
 
-  // Spec keys: lr, weight_decay (Muon's); options momentum, nesterov, ns_steps,
-  // scale (reference | match_adamw), batched, adamw_lr, adamw_beta1, adamw_beta2,
-  // adamw_eps, adamw_weight_decay. With scale=match_adamw the AdamW part shares lr and
-  // weight_decay unless adamw_lr / adamw_weight_decay say otherwise.
-  static absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromSpec(const BaseOptimizerSpec& spec);
+  // Registered options: lr, weight_decay (Muon's), momentum, nesterov, ns_steps, scale
+  // (reference | match_adamw), batched, and the AdamW part's as adamw_lr, adamw_beta1,
+  // adamw_beta2, adamw_eps, adamw_weight_decay. With scale=match_adamw the AdamW part
+  // shares lr and weight_decay unless adamw_lr / adamw_weight_decay say otherwise.
+  OptionValues option_values() const override;
 
   // True for the slots Muon handles: 2-D weights of the repeated blocks.
   static bool UsesMuon(const Slot& slot) { return slot.in_chain() && slot.block_dim() == 2; }

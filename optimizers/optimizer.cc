@@ -24,10 +24,38 @@ bool InScope(const Slot& slot, SmoothingScope scope) {
 
 }  // namespace
 
+const OptionSchema& CommonSmoothingOptions() {
+  static const OptionSchema* schema = new OptionSchema(
+      OptionSchema()
+          .Choice("scope", "all", {"all", "matrices"},
+                  "all: every block parameter; matrices: only the blocks' 2-D weights")
+          .Choice("target", "update", {"update", "gradient"},
+                  "update: the base optimizer's directions; gradient: raw gradients")
+          .Choice("decay", "separate", {"separate", "smoothed"},
+                  "separate: decoupled weight decay is not transformed; smoothed: it is"));
+  return *schema;
+}
+
+absl::StatusOr<OptionSchema> SmoothingSchema(absl::string_view name) {
+  if (name == "none") return OptionSchema();
+  GS_ASSIGN_OR_RETURN(const OptionSchema* own, DepthTransforms().Schema(name));
+  OptionSchema all = *own;
+  all.Extend(CommonSmoothingOptions());
+  return all;
+}
+
 absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
     const std::vector<NamedTensor>& params, std::unique_ptr<BaseOptimizer> base,
     std::unique_ptr<DepthTransform> transform, DepthOptimizerOptions options) {
   if (base == nullptr) return absl::InvalidArgumentError("no base optimizer given");
+  GS_RETURN_IF_ERROR(ValidateBaseOptimizer(*base));
+  if (transform != nullptr) GS_RETURN_IF_ERROR(ValidateDepthTransform(*transform));
+  if (options.decay() == SmoothingDecay::kSmoothed &&
+      options.target() == SmoothingTarget::kGradient) {
+    return absl::InvalidArgumentError(
+        "smoothing option decay=smoothed needs target=update (target=gradient transforms "
+        "gradients, before any weight decay)");
+  }
   GS_ASSIGN_OR_RETURN(DepthLayout layout, FindDepthGroups(params, options.chains()));
   for (const NamedTensor& p : layout.singletons) {
     if (!p.tensor.is_floating_point()) {
@@ -46,6 +74,8 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
   for (size_t i = 0; i < opt->stacks_.size(); ++i) {
     const DepthStack& stack = opt->stacks_[i];
     Entry e{Slot(stack.group.key(), stack.data, stack.group.depth())};
+    e.slot.set_decays(opt->options_.weight_decay_on() == WeightDecayOn::kAll ||
+                      e.slot.block_dim() >= 2);
     e.stack = static_cast<int64_t>(i);
     e.transformed = smoothing && InScope(e.slot, opt->options_.scope());
     // Computed once: building it every step put small allocations between the step's
@@ -55,6 +85,8 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
   }
   for (const NamedTensor& p : layout.singletons) {
     Entry e{Slot(p.name, p.tensor, 0)};
+    e.slot.set_decays(opt->options_.weight_decay_on() == WeightDecayOn::kAll ||
+                      e.slot.block_dim() >= 2);
     e.variable = p.tensor;
     opt->entries_.push_back(std::move(e));
   }
@@ -83,15 +115,22 @@ void DepthOptimizer::step() {
       if (!e.transformed_grad.defined()) e.transformed_grad = at::empty_like(grad);
       kernels::Mix(transform_->MixFor(grad), grad, e.transformed_grad);
       base_->Step(e.slot, e.transformed_grad, e.state, e.steps, lr_scale_);
-    } else if (e.fixed_mix &&
+    } else if (e.fixed_mix && options_.decay() == SmoothingDecay::kSeparate &&
                base_->MixedStep(e.slot, grad, e.state, e.steps, *e.fixed_mix, lr_scale_)) {
       // Fused: direction, mix and update in one pass.
     } else {
       at::Tensor& direction = e.slot.scratch();
       base_->Direction(e.slot, grad, e.state, e.steps, direction);
       const StepRule rule = base_->Rule(e.slot);
-      kernels::ApplyMixedUpdate(transform_->MixFor(direction), e.slot.param(), direction,
-                                rule.lr * lr_scale_, rule.weight_decay);
+      double weight_decay = rule.weight_decay;
+      if (options_.decay() == SmoothingDecay::kSmoothed && weight_decay != 0.0) {
+        // p <- p (1 - lr wd) - lr D  is  p <- p - lr (D + wd p): transform the whole change.
+        direction.add_(e.slot.param(), weight_decay);
+        weight_decay = 0.0;
+      }
+      const DepthMix mix = e.fixed_mix ? *e.fixed_mix : transform_->MixFor(direction);
+      kernels::ApplyMixedUpdate(mix, e.slot.param(), direction, rule.lr * lr_scale_,
+                                weight_decay);
     }
   }
 }
@@ -233,20 +272,39 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(
     const std::vector<NamedTensor>& params, const OptimizerConfig& config) {
   GS_ASSIGN_OR_RETURN(std::unique_ptr<BaseOptimizer> base,
                       CreateBaseOptimizer(config.optimizer, config.base));
-  std::unique_ptr<DepthTransform> transform;
-  if (config.smoothing != "none") {
-    GS_ASSIGN_OR_RETURN(transform, CreateDepthTransform(config.smoothing, config.transform));
-  }
   DepthOptimizerOptions options;
   options.chains(config.chains);
-  GS_ASSIGN_OR_RETURN(options.scope(),
-                      ParseName<SmoothingScope>("smoothing scope", config.scope,
-                                                {{"all", SmoothingScope::kAll},
-                                                 {"matrices", SmoothingScope::kMatrices}}));
-  GS_ASSIGN_OR_RETURN(options.target(),
-                      ParseName<SmoothingTarget>("smoothing target", config.target,
-                                                 {{"update", SmoothingTarget::kUpdate},
-                                                  {"gradient", SmoothingTarget::kGradient}}));
+  if (config.weight_decay_on != "matrices" && config.weight_decay_on != "all") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weight_decay_on=", config.weight_decay_on, " is not allowed; use matrices | all"));
+  }
+  options.weight_decay_on(config.weight_decay_on == "all" ? WeightDecayOn::kAll
+                                                          : WeightDecayOn::kMatrices);
+  std::unique_ptr<DepthTransform> transform;
+  if (config.smoothing == "none") {
+    if (!config.smoothing_options.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "smoothing options (", config.smoothing_options.begin()->first,
+          "=...) are given but smoothing is none"));
+    }
+  } else {
+    // Check every option against the whole declaration first (messages name the
+    // transform and all it accepts), then hand the transform its own.
+    GS_ASSIGN_OR_RETURN(OptionSchema schema, SmoothingSchema(config.smoothing));
+    GS_ASSIGN_OR_RETURN(OptionValues values,
+                        schema.Resolve(config.smoothing, config.smoothing_options));
+    DepthTransformSpec spec;
+    for (const auto& [key, text] : config.smoothing_options) {
+      if (CommonSmoothingOptions().Find(key) == nullptr) spec.options[key] = text;
+    }
+    GS_ASSIGN_OR_RETURN(transform, CreateDepthTransform(config.smoothing, spec));
+    options.scope(values.Choice("scope") == "matrices" ? SmoothingScope::kMatrices
+                                                       : SmoothingScope::kAll);
+    options.target(values.Choice("target") == "gradient" ? SmoothingTarget::kGradient
+                                                         : SmoothingTarget::kUpdate);
+    options.decay(values.Choice("decay") == "smoothed" ? SmoothingDecay::kSmoothed
+                                                       : SmoothingDecay::kSeparate);
+  }
   return DepthOptimizer::Create(params, std::move(base), std::move(transform), options);
 }
 

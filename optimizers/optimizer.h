@@ -45,17 +45,31 @@ enum class SmoothingTarget {
   kGradient,  // raw gradients, before the base optimizer sees them
 };
 
+enum class SmoothingDecay {
+  kSeparate,  // decoupled weight decay is applied as the base optimizer defines it
+  kSmoothed,  // the whole change D + wd * W goes through the transform (the authors'
+              // code does so for its Muon groups)
+};
+
+enum class WeightDecayOn {
+  kMatrices,  // only parameters with two or more dimensions per block (nanoGPT's rule)
+  kAll,       // every parameter, biases and norm gains too
+};
+
 struct DepthOptimizerOptions {
   // Prefixes of the model's chains of repeated blocks (`<chain>.<i>.<slot>`).
   TORCH_ARG(std::vector<std::string>, chains) = std::vector<std::string>{"blocks"};
   TORCH_ARG(SmoothingScope, scope) = SmoothingScope::kAll;
   TORCH_ARG(SmoothingTarget, target) = SmoothingTarget::kUpdate;
+  TORCH_ARG(SmoothingDecay, decay) = SmoothingDecay::kSeparate;
+  TORCH_ARG(WeightDecayOn, weight_decay_on) = WeightDecayOn::kMatrices;
 };
 
 class DepthOptimizer {
  public:
   // Finds the depth groups of `params`, stacks them (the module's parameters become
-  // views of the stacks), and returns the optimizer; `transform` may be null.
+  // views of the stacks), and returns the optimizer; `transform` may be null. Options of
+  // `base` and `transform` outside their declared ranges are InvalidArgument.
   static absl::StatusOr<std::unique_ptr<DepthOptimizer>> Create(
       const std::vector<NamedTensor>& params, std::unique_ptr<BaseOptimizer> base,
       std::unique_ptr<DepthTransform> transform = nullptr,
@@ -112,14 +126,22 @@ class DepthOptimizer {
   int64_t step_count_ = 0;
 };
 
+// The options every depth transform has besides its own: scope, target and decay.
+const OptionSchema& CommonSmoothingOptions();
+
+// The whole declaration of `--smoothing=<name>`: the transform's own options followed
+// by the common ones; InvalidArgument naming the registered transforms for an unknown
+// name. For "none", no options.
+absl::StatusOr<OptionSchema> SmoothingSchema(absl::string_view name);
+
 // Everything a task's flags say about its optimizer, by registered names.
 struct OptimizerConfig {
   std::string optimizer = "adamw";   // a registered base optimizer
   BaseOptimizerSpec base;
-  std::string smoothing = "none";    // "none" or a registered depth transform ("window")
-  DepthTransformSpec transform;
-  std::string scope = "all";         // all | matrices
-  std::string target = "update";     // update | gradient
+  std::string smoothing = "none";    // "none" or a registered depth transform
+  // The transform's options and the common ones (scope, target, decay), by name.
+  std::map<std::string, std::string> smoothing_options;
+  std::string weight_decay_on = "matrices";  // matrices | all
   std::vector<std::string> chains = {"blocks"};
 };
 

@@ -1,14 +1,18 @@
-// Name -> factory registries for base optimizers and depth transforms. Adding one is
-// a class plus one GS_REGISTER_* line in its .cc file (the library is alwayslink).
+// Name -> factory registries for base optimizers and depth transforms. Each entry
+// carries its options' declaration (options.h): the registry checks a spec's options
+// against it before the factory sees them, so a factory only turns valid values into
+// an object. Adding one is a class plus one GS_REGISTER_* line in its .cc file (the
+// library is alwayslink).
 #ifndef GS_OPTIMIZERS_REGISTRY_H_
 #define GS_OPTIMIZERS_REGISTRY_H_
 
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
-#include <initializer_list>
-#include <utility>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,89 +20,72 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "optimizers/options.h"
 
 namespace gs {
 
 template <typename Product, typename Spec>
 class Registry {
  public:
-  using Factory = std::function<absl::StatusOr<std::unique_ptr<Product>>(const Spec&)>;
+  // Spec carries `options` (key -> text); the factory gets them checked and completed.
+  using Factory =
+      std::function<absl::StatusOr<std::unique_ptr<Product>>(const Spec&, const OptionValues&)>;
 
   explicit Registry(std::string kind) : kind_(std::move(kind)) {}
 
   // Returns true so it can initialise a static; registering a name twice aborts, since
   // two libraries disagreeing on a name is a build mistake, not a user error.
-  bool Register(std::string name, Factory factory) {
-    if (!factories_.emplace(name, std::move(factory)).second) {
-      fprintf(stderr, "%s '%s' registered twice\n", kind_.c_str(), name.c_str());
-      abort();
+  bool Register(std::string name, OptionSchema schema, Factory factory) {
+    if (!entries_.emplace(name, Entry{std::move(schema), std::move(factory)}).second) {
+      std::fprintf(stderr, "%s '%s' registered twice\n", kind_.c_str(), name.c_str());
+      std::abort();
     }
     return true;
   }
 
   absl::StatusOr<std::unique_ptr<Product>> Create(absl::string_view name,
                                                   const Spec& spec) const {
-    auto it = factories_.find(std::string(name));
-    if (it == factories_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown ", kind_, " '", name,
-                                                     "'; registered: ",
-                                                     absl::StrJoin(Names(), ", ")));
-    }
-    return it->second(spec);
+    auto it = entries_.find(std::string(name));
+    if (it == entries_.end()) return Unknown(name);
+    absl::StatusOr<OptionValues> values = it->second.schema.Resolve(name, spec.options);
+    if (!values.ok()) return values.status();
+    return it->second.factory(spec, *values);
+  }
+
+  // The declaration of `name`'s options, or NotFound-style InvalidArgument naming the
+  // registered ones.
+  absl::StatusOr<const OptionSchema*> Schema(absl::string_view name) const {
+    auto it = entries_.find(std::string(name));
+    if (it == entries_.end()) return Unknown(name);
+    return &it->second.schema;
   }
 
   std::vector<std::string> Names() const {
     std::vector<std::string> names;
-    for (const auto& [name, factory] : factories_) names.push_back(name);
+    for (const auto& [name, entry] : entries_) names.push_back(name);
     return names;
   }
 
- private:
-  std::string kind_;
-  std::map<std::string, Factory> factories_;
-};
-
-// Reads a spec's string options: each Get consumes a key; Finish reports the keys
-// nobody asked for, with the ones that are allowed.
-class SpecOptions {
- public:
-  SpecOptions(std::string owner, const std::map<std::string, std::string>& options)
-      : owner_(std::move(owner)), options_(options) {}
-
-  absl::Status Get(const std::string& key, double* value);
-  absl::Status Get(const std::string& key, int64_t* value);
-  absl::Status Get(const std::string& key, bool* value);
-  absl::Status Get(const std::string& key, std::string* value,
-                   const std::vector<std::string>& allowed);
-  absl::Status Finish() const;
+  const std::string& kind() const { return kind_; }
 
  private:
-  const std::string* Find(const std::string& key);
-  std::string owner_;
-  const std::map<std::string, std::string>& options_;
-  std::vector<std::string> known_;
-};
+  struct Entry {
+    OptionSchema schema;
+    Factory factory;
+  };
 
-// InvalidArgument "<owner> <name> is <value>; allowed: <allowed>" unless `ok`.
-absl::Status Require(bool ok, absl::string_view owner, absl::string_view name, double value,
-                     absl::string_view allowed);
-
-// Require for a setting that must be a finite number >= 0 (learning rates, decays).
-absl::Status RequireNonNegative(absl::string_view owner, absl::string_view name, double value);
-
-// The enum value named `value` among `names`, or InvalidArgument naming `what` and the
-// allowed names: ParseName<Scope>("smoothing scope", "all", {{"all", kAll}, ...}).
-template <typename E>
-absl::StatusOr<E> ParseName(absl::string_view what, absl::string_view value,
-                            std::initializer_list<std::pair<const char*, E>> names) {
-  std::vector<std::string> allowed;
-  for (const auto& [name, e] : names) {
-    if (value == name) return e;
-    allowed.push_back(name);
+  absl::Status Unknown(absl::string_view name) const {
+    return absl::InvalidArgumentError(absl::StrCat("unknown ", kind_, " '", name,
+                                                   "'; registered: ", absl::StrJoin(Names(), ", ")));
   }
-  return absl::InvalidArgumentError(absl::StrCat(what, " is '", value, "'; allowed: ",
-                                                 absl::StrJoin(allowed, ", ")));
-}
+
+  std::string kind_;
+  std::map<std::string, Entry> entries_;
+};
+
+// InvalidArgument "<owner>: <what>" unless `ok`: for rules that tie options together
+// (SGD's nesterov needs momentum), which one option's range cannot say.
+absl::Status Require(bool ok, absl::string_view owner, absl::string_view what);
 
 }  // namespace gs
 

@@ -10,26 +10,42 @@
 
 namespace gs {
 
-absl::StatusOr<std::unique_ptr<BaseOptimizer>> SGD::FromSpec(const BaseOptimizerSpec& spec) {
+namespace {
+
+const OptionSchema& SgdSchema() {
+  static const OptionSchema* schema = new OptionSchema(
+      StepOptions(0.1, 0.0)
+          .Number("momentum", 0.9, Range::HalfOpen(0, 1), "momentum factor")
+          .Tag("m")
+          .Number("dampening", 0.0, Range::Closed(0, 1), "dampening of the momentum")
+          .Tag("damp")
+          .Bool("nesterov", false, "Nesterov momentum"));
+  return *schema;
+}
+
+absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromValues(const BaseOptimizerSpec&,
+                                                         const OptionValues& v) {
   SGDOptions o;
-  if (spec.lr) o.lr(*spec.lr);
-  if (spec.weight_decay) o.weight_decay(*spec.weight_decay);
-  SpecOptions options("sgd", spec.options);
-  GS_RETURN_IF_ERROR(options.Get("momentum", &o.momentum()));
-  GS_RETURN_IF_ERROR(options.Get("dampening", &o.dampening()));
-  GS_RETURN_IF_ERROR(options.Get("nesterov", &o.nesterov()));
-  GS_RETURN_IF_ERROR(options.Finish());
-  GS_RETURN_IF_ERROR(RequireNonNegative("sgd", "lr", o.lr()));
-  GS_RETURN_IF_ERROR(
-      Require(o.momentum() >= 0.0 && o.momentum() < 1.0, "sgd", "momentum", o.momentum(), "[0, 1)"));
-  GS_RETURN_IF_ERROR(Require(o.dampening() >= 0.0 && o.dampening() <= 1.0, "sgd", "dampening",
-                             o.dampening(), "[0, 1]"));
-  GS_RETURN_IF_ERROR(RequireNonNegative("sgd", "weight_decay", o.weight_decay()));
-  if (o.nesterov() && (o.momentum() <= 0.0 || o.dampening() != 0.0)) {
-    return absl::InvalidArgumentError(
-        "sgd nesterov=true needs momentum > 0 and dampening = 0");
-  }
+  o.lr(v.Number("lr"))
+      .weight_decay(v.Number("weight_decay"))
+      .momentum(v.Number("momentum"))
+      .dampening(v.Number("dampening"))
+      .nesterov(v.Bool("nesterov"));
+  GS_RETURN_IF_ERROR(Require(!o.nesterov() || (o.momentum() > 0.0 && o.dampening() == 0.0),
+                             "sgd", "nesterov=true needs momentum > 0 and dampening = 0"));
   return std::make_unique<SGD>(o);
+}
+
+}  // namespace
+
+OptionValues SGD::option_values() const {
+  OptionValues v(SgdSchema());
+  v.SetNumber("lr", options_.lr())
+      .SetNumber("weight_decay", options_.weight_decay())
+      .SetNumber("momentum", options_.momentum())
+      .SetNumber("dampening", options_.dampening())
+      .SetBool("nesterov", options_.nesterov());
+  return v;
 }
 
 void SGD::InitState(const Slot& slot, SlotState& state) const {
@@ -37,8 +53,8 @@ void SGD::InitState(const Slot& slot, SlotState& state) const {
 }
 
 // At step 1 the momentum buffer starts as the gradient, as torch's does.
-kernels::SgdHyper SGD::Hyper(int64_t step) const {
-  return {options_.momentum(), options_.dampening(), options_.weight_decay(),
+kernels::SgdHyper SGD::Hyper(const Slot& slot, int64_t step) const {
+  return {options_.momentum(), options_.dampening(), slot.decays() ? options_.weight_decay() : 0.0,
           options_.nesterov(), step == 1};
 }
 
@@ -46,24 +62,24 @@ void SGD::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, 
                     at::Tensor& direction) {
   at::Tensor none;  // no buffer without momentum
   at::Tensor& buf = options_.momentum() != 0.0 ? state.at("momentum_buffer") : none;
-  kernels::SgdDirection(slot.param(), grad, buf, direction, Hyper(step));
+  kernels::SgdDirection(slot.param(), grad, buf, direction, Hyper(slot, step));
 }
 
 void SGD::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                double lr_scale) {
   at::Tensor none;
   at::Tensor& buf = options_.momentum() != 0.0 ? state.at("momentum_buffer") : none;
-  kernels::SgdStep(slot.param(), grad, buf, Hyper(step), options_.lr() * lr_scale);
+  kernels::SgdStep(slot.param(), grad, buf, Hyper(slot, step), options_.lr() * lr_scale);
 }
 
 bool SGD::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                     const DepthMix& mix, double lr_scale) {
   at::Tensor none;
   at::Tensor& buf = options_.momentum() != 0.0 ? state.at("momentum_buffer") : none;
-  kernels::SgdMixedStep(mix, slot.param(), grad, buf, Hyper(step), options_.lr() * lr_scale);
+  kernels::SgdMixedStep(mix, slot.param(), grad, buf, Hyper(slot, step), options_.lr() * lr_scale);
   return true;
 }
 
-GS_REGISTER_BASE_OPTIMIZER("sgd", SGD::FromSpec);
+GS_REGISTER_BASE_OPTIMIZER("sgd", SgdSchema(), FromValues);
 
 }  // namespace gs

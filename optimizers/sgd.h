@@ -24,10 +24,8 @@ class SGD : public BaseOptimizer {
  public:
   explicit SGD(SGDOptions options = {}) : options_(options) {}
 
-  // Spec keys: lr, weight_decay; options momentum, dampening, nesterov.
-  static absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromSpec(const BaseOptimizerSpec& spec);
-
   std::string name() const override { return "sgd"; }
+  OptionValues option_values() const override;
   StepRule Rule(const Slot&) const override { return {options_.lr(), 0.0}; }
   void InitState(const Slot& slot, SlotState& state) const override;
   bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
@@ -40,7 +38,7 @@ class SGD : public BaseOptimizer {
   const SGDOptions& options() const { return options_; }
 
  private:
-  kernels::SgdHyper Hyper(int64_t step) const;
+  kernels::SgdHyper Hyper(const Slot& slot, int64_t step) const;
   SGDOptions options_;
 };
 

@@ -55,18 +55,18 @@ std::string ArmLabel(const Row& r) {
                                               : r.optimizer;
   if (r.smoothing == "none") return name;
   if (r.smoothing == kDefaultSmoothingTag) return name + " +GS";
-  return absl::StrCat(name, " ", r.smoothing);
+  return absl::StrCat(name, " ", r.smoothing_label);
 }
 
-// "AdamW window-a*-r1-box-standard-all-update": the series' tag with alpha starred.
-std::string AlphaLabel(const Row& r, const std::string& family) {
+// "AdamW ema rho=* direction=backward": the series' label with its strength starred.
+std::string StrengthLabel(const Row& r, const Run& run) {
   Row baseline = r;
   baseline.smoothing = "none";
-  const size_t a = r.smoothing.find("-a");
-  const size_t rest = a == std::string::npos ? a : r.smoothing.find("-r", a + 2);
-  if (rest == std::string::npos) return absl::StrCat(ArmLabel(baseline), " ", family);
-  return absl::StrCat(ArmLabel(baseline), " ", r.smoothing.substr(0, a), "-a*",
-                      r.smoothing.substr(rest));
+  std::vector<std::string> words = absl::StrSplit(run.smoothing_label, ' ');
+  for (std::string& w : words) {
+    if (absl::StartsWith(w, run.strength_name + "=")) w = run.strength_name + "=*";
+  }
+  return absl::StrCat(ArmLabel(baseline), " ", absl::StrJoin(words, " "));
 }
 
 double Median(std::vector<double> x) {
@@ -213,8 +213,9 @@ void CurveSpecs(const Summary& summary, std::vector<Spec>* specs) {
   }
 }
 
-// Primary metric against smoothing alpha per optimizer and smoothing family (settings
-// equal but for alpha), with the baseline at alpha 0: mean with 95% CI bars.
+// Primary metric against the smoothing strength (alpha, rho) per optimizer and smoothing
+// family (settings equal but for the strength), with the baseline at 0: mean with 95% CI
+// bars.
 void AlphaSpecs(const Summary& summary, std::vector<Spec>* specs) {
   using Series = std::vector<std::pair<double, const Row*>>;
   std::vector<std::tuple<std::string, std::string, std::string>> keys;
@@ -224,25 +225,25 @@ void AlphaSpecs(const Summary& summary, std::vector<Spec>* specs) {
   for (const Row& r : summary.rows) {
     if (!r.overrides.empty() || r.smoothing == "none" || r.n == 0) continue;
     const Run* first = Completed(r).front();
-    if (!first->smoothing_alpha) continue;
+    if (!first->strength) continue;
     auto key = std::make_tuple(r.task, r.preset, r.metric);
     if (!figures.count(key)) keys.push_back(key);
     auto& [label, series] = figures[key][{OptimizerRank(r.optimizer),
                                           absl::StrCat(r.optimizer, " ", first->smoothing_family)}];
     if (series.empty()) {
-      label = AlphaLabel(r, first->smoothing_family);
+      label = StrengthLabel(r, *first);
       if (r.baseline >= 0 && summary.rows[r.baseline].n > 0) {
         series.push_back({0.0, &summary.rows[r.baseline]});
       }
     }
-    series.push_back({*first->smoothing_alpha, &r});
+    series.push_back({*first->strength, &r});
   }
   for (const auto& key : keys) {
     const auto& [task, preset, metric] = key;
     Spec s;
     s.name = Sanitize(absl::StrCat("alpha_", task, "_", preset));
     s.title = absl::StrCat(task, " (", preset, "): ", metric,
-                           " against smoothing alpha, mean and 95% CI over seeds");
+                           " against smoothing strength, mean and 95% CI over seeds");
     std::string plots;
     int index = 0;
     for (auto& [order, entry] : figures[key]) {
@@ -268,7 +269,7 @@ void AlphaSpecs(const Summary& summary, std::vector<Spec>* specs) {
     }
     if (index == 0) continue;
     s.body = absl::StrCat("set title ", Quoted(absl::StrCat(task, " (", preset, ")")), "\n",
-                          "set xlabel \"smoothing alpha (0 = no smoothing)\"\nset ylabel ",
+                          "set xlabel \"smoothing strength: alpha or rho (0 = no smoothing)\"\nset ylabel ",
                           Quoted(metric), "\nset grid\nset key below\n",
                           "set offsets 0.02, 0.02, 0, 0\n", plots, "\n");
     specs->push_back(std::move(s));

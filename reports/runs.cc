@@ -6,6 +6,7 @@
 #include <set>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -209,11 +210,17 @@ absl::StatusOr<Run> ReadRun(const std::string& dir, const std::string& rel,
   };
   need_string(j, "task", "task", &run.task);
   need_string(j, "preset", "preset", &run.preset);
-  need_string(j, "optimizer", "optimizer", &run.optimizer);
+  // The optimizer: an object with its tag (a plain name in older run directories).
+  if (j.contains("optimizer") && j["optimizer"].is_object()) {
+    need_string(j["optimizer"], "tag", "optimizer.tag", &run.optimizer);
+  } else {
+    need_string(j, "optimizer", "optimizer", &run.optimizer);
+  }
   need_string(j, "status", "status", &run.status);
   const json empty = json::object();
   const json& smoothing = j.contains("smoothing") ? j["smoothing"] : empty;
   need_string(smoothing, "tag", "smoothing.tag", &run.smoothing);
+  need_string(smoothing, "name", "smoothing.name", &run.smoothing_name);
   const json& primary = j.contains("primary_metric") ? j["primary_metric"] : empty;
   need_string(primary, "name", "primary_metric.name", &run.metric);
   need_string(primary, "goal", "primary_metric.goal", &run.goal);
@@ -247,24 +254,30 @@ absl::StatusOr<Run> ReadRun(const std::string& dir, const std::string& rel,
   }
   run.seconds_per_step = Number(j, "seconds_per_step");
 
-  // Smoothing: the tag names the setting; the fields except alpha name its family.
-  std::vector<std::string> family;
-  for (const auto& [key, value] : smoothing.items()) {
-    if (key == "tag" || key == "smoothing_alpha") continue;
-    family.push_back(absl::StrCat(key, "=", ValueText(value)));
-  }
-  if (run.smoothing == "none" || String(smoothing, "smoothing").value_or("") == "none") {
+  // Smoothing: the tag names the setting, the label shows it, and the options except
+  // the strength name its family.
+  run.smoothing_label = String(smoothing, "label").value_or(run.smoothing);
+  if (run.smoothing_name == "none") {
     run.smoothing_family = "none";
   } else {
-    run.smoothing_alpha = Number(smoothing, "smoothing_alpha");
+    run.strength_name = String(smoothing, "strength").value_or("");
+    const json& options = smoothing.contains("options") ? smoothing["options"] : empty;
+    std::vector<std::string> family = {run.smoothing_name};
+    for (const auto& [key, value] : options.items()) {
+      if (key == run.strength_name) {
+        run.strength = Number(options, key);
+      } else {
+        family.push_back(absl::StrCat(key, "=", ValueText(value)));
+      }
+    }
     run.smoothing_family = absl::StrJoin(family, " ");
   }
 
   std::map<std::string, std::string> config;
   Flatten(j["config"], "", &config);
   for (const auto& [key, value] : config) {
-    if (NonConfigKeys().count(key) || smoothing.contains(key) || key == "optimizer" ||
-        key == "preset") {
+    if (NonConfigKeys().count(key) || absl::StartsWith(key, "optimizer") ||
+        absl::StartsWith(key, "smoothing") || key == "preset") {
       continue;
     }
     run.config[key] = value;

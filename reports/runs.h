@@ -29,11 +29,16 @@ struct DepthChain {
 
 struct Run {
   std::string path;  // relative to the results folder
-  std::string task, preset, optimizer;
-  std::string smoothing;                  // the tag; "none" when off
-  std::optional<double> smoothing_alpha;  // when smoothing is on
-  // The smoothing settings except alpha ("none" when off): runs that differ only in
-  // alpha share it, which is what an alpha ablation plots.
+  std::string task, preset;
+  std::string optimizer;  // the optimizer's tag: its name, and its options off their defaults
+  std::string smoothing;  // the tag; "none" when off
+  std::string smoothing_name;   // the transform ("window", "ema"); "none" when off
+  std::string smoothing_label;  // for tables: "window alpha=0.2", "ema rho=0.3 direction=backward"
+  // The transform's strength option (alpha, rho) and its value, when it has one.
+  std::string strength_name;
+  std::optional<double> strength;
+  // The smoothing settings except the strength ("none" when off): runs that differ only
+  // in strength share it, which is what a strength ablation plots.
   std::string smoothing_family;
   int64_t seed = 0;
   std::string status;  // completed | diverged | failed (running runs are not read)
@@ -41,8 +46,9 @@ struct Run {
   std::optional<double> value;  // the final primary metric of a completed run
   std::optional<double> seconds_per_step;
   // The configuration that decides what is trained, flattened ("lr" -> "0.004",
-  // "task.width" -> "64"): every config value except the seed, the smoothing flags
-  // (they are in the tag) and settings that only change logging or resources.
+  // "task.width" -> "64"): every config value except the seed, the optimizer and
+  // smoothing settings (they are in the tags) and settings that only change logging or
+  // resources.
   std::map<std::string, std::string> config;
   std::vector<CurvePoint> train_loss;  // metrics.jsonl train lines
   std::vector<CurvePoint> primary;     // metrics.jsonl lines holding the primary metric

@@ -118,6 +118,8 @@ Summary Summarize(const std::vector<Run>& runs) {
     row.preset = r.preset;
     row.optimizer = r.optimizer;
     row.smoothing = r.smoothing;
+    row.smoothing_name = r.smoothing_name;
+    row.smoothing_label = r.smoothing_label;
     row.metric = r.metric;
     row.goal = r.goal;
     row.overrides = overrides;

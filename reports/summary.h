@@ -13,10 +13,12 @@
 namespace gs::reports {
 
 // The suite's default smoothing setting: the "+GS" columns of the main table.
-inline constexpr char kDefaultSmoothingTag[] = "window-a0.2-r1-box-standard-all-update";
+inline constexpr char kDefaultSmoothingTag[] = "window-a0.2";
 
 struct Row {
   std::string task, preset, optimizer, smoothing, metric, goal;
+  std::string smoothing_name;   // run.json's smoothing.name: "window", "none"
+  std::string smoothing_label;  // run.json's smoothing.label: "window alpha=0.2"
   // Config values that set these runs apart from the most common configuration of the
   // same task/preset/optimizer ("lr=0.002 steps=50"); empty for the most common one.
   std::string overrides;

@@ -57,7 +57,8 @@ std::string GroupTitle(const Row& r) {
 }
 
 std::string Setting(const Row& r) {
-  return r.overrides.empty() ? r.smoothing : absl::StrCat(r.smoothing, " (", r.overrides, ")");
+  return r.overrides.empty() ? r.smoothing_label
+                             : absl::StrCat(r.smoothing_label, " (", r.overrides, ")");
 }
 
 std::string WithInterval(const std::vector<double>& x) {
@@ -204,7 +205,7 @@ Section AblationTables(const Summary& summary) {
     table.header = {"Smoothing", "Config", "Mean ± std (n)", "Diverged", "Failed", "Δ", "p"};
     table.align = "llrrrrr";
     for (const Row* r : rows) {
-      table.rows.push_back({{r->smoothing},
+      table.rows.push_back({{r->smoothing_label},
                             {r->overrides.empty() ? kDash : r->overrides},
                             {MeanCell(*r)},
                             {absl::StrCat(r->n_diverged)},
@@ -216,6 +217,82 @@ Section AblationTables(const Summary& summary) {
     section.tables.push_back(std::move(table));
   }
   if (section.tables.empty()) section.note = "No ablation runs (only the baseline and the default +GS).";
+  return section;
+}
+
+Section FamilyTables(const Summary& summary) {
+  Section section;
+  section.title = "Depth-transform family";
+  section.note =
+      "Each transform setting against the same optimizer without smoothing, per task and "
+      "preset (the most common configuration): mean ± sample std (n seeds); bold is the best "
+      "in its column; † marks p < 0.05 against none.";
+  std::map<std::pair<std::string, std::string>, std::vector<const Row*>> groups;
+  std::vector<std::pair<std::string, std::string>> order;
+  for (const Row& r : summary.rows) {
+    if (!r.overrides.empty()) continue;
+    auto key = std::make_pair(r.task, r.preset);
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(&r);
+  }
+  for (const auto& key : order) {
+    const std::vector<const Row*>& rows = groups[key];
+    std::vector<std::string> optimizers, settings, transforms;
+    std::map<std::string, std::string> labels;  // smoothing tag -> label
+    for (const Row* r : rows) {
+      if (std::find(optimizers.begin(), optimizers.end(), r->optimizer) == optimizers.end()) {
+        optimizers.push_back(r->optimizer);
+      }
+      if (!labels.count(r->smoothing)) settings.push_back(r->smoothing);
+      labels[r->smoothing] = r->smoothing_label;
+      if (r->smoothing != "none" && std::find(transforms.begin(), transforms.end(),
+                                              r->smoothing_name) == transforms.end()) {
+        transforms.push_back(r->smoothing_name);
+      }
+    }
+    if (transforms.size() < 2) continue;  // one transform: the ablation tables say it all
+    std::sort(optimizers.begin(), optimizers.end(), [](const auto& a, const auto& b) {
+      return OptimizerRank(a) != OptimizerRank(b) ? OptimizerRank(a) < OptimizerRank(b) : a < b;
+    });
+    std::sort(settings.begin(), settings.end(), SmoothingLess);
+    Table table;
+    table.title = absl::StrCat(key.first, " / ", key.second, " (", rows.front()->metric, " ",
+                               Arrow(rows.front()->goal), ")");
+    table.header = {"Smoothing"};
+    table.align = "l";
+    for (const std::string& o : optimizers) {
+      table.header.push_back(OptimizerName(o));
+      table.align += "r";
+    }
+    auto find = [&](const std::string& optimizer, const std::string& smoothing) -> const Row* {
+      for (const Row* r : rows) {
+        if (r->optimizer == optimizer && r->smoothing == smoothing) return r;
+      }
+      return nullptr;
+    };
+    for (const std::string& setting : settings) {
+      std::vector<Cell> line = {{labels[setting]}};
+      for (const std::string& o : optimizers) {
+        const Row* r = find(o, setting);
+        if (r == nullptr || r->n == 0) {
+          line.push_back({kDash});
+          continue;
+        }
+        Cell c{MeanCell(*r)};
+        if (r->smoothing != "none" && r->p_value && *r->p_value < 0.05) c.text += "†";
+        bool best = true;
+        for (const std::string& other : settings) {
+          const Row* q = find(o, other);
+          if (q != nullptr && q->n > 0 && Better(q->mean, r->mean, r->goal)) best = false;
+        }
+        c.bold = best;
+        line.push_back(c);
+      }
+      table.rows.push_back(std::move(line));
+    }
+    section.tables.push_back(std::move(table));
+  }
+  if (section.tables.empty()) section.note = "No task/preset was run with more than one depth transform.";
   return section;
 }
 
@@ -244,7 +321,7 @@ Section OverheadTable(const Summary& summary) {
     table.rows.push_back({{r.task},
                           {r.preset},
                           {OptimizerName(r.optimizer)},
-                          {r.smoothing},
+                          {r.smoothing_label},
                           {absl::StrFormat("%.4g", Mean(without))},
                           {absl::StrFormat("%.4g", Mean(with))},
                           {absl::StrFormat("%.3f", Mean(with) / Mean(without))}});
@@ -300,7 +377,7 @@ Section DepthTable(const Summary& summary) {
 }
 
 std::vector<Section> AllTables(const Summary& summary) {
-  return {MainTables(summary), AblationTables(summary), OverheadTable(summary),
+  return {MainTables(summary), AblationTables(summary), FamilyTables(summary), OverheadTable(summary),
           DepthTable(summary)};
 }
 

@@ -34,6 +34,9 @@ struct Section {
 Section MainTables(const Summary& summary);
 // (2) every setting of a task/preset/optimizer that has more than the two main ones.
 Section AblationTables(const Summary& summary);
+// (2b) per task/preset with more than one depth transform: rows every transform setting
+// (and none), columns the optimizers.
+Section FamilyTables(const Summary& summary);
 // (3) seconds per step with and without smoothing.
 Section OverheadTable(const Summary& summary);
 // (4) adjacent-block CKA and increment cosine at the end of training.

@@ -5,6 +5,7 @@
 #define GS_TASKS_RUN_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,15 +18,17 @@ namespace gs::tasks {
 
 struct RunConfig {
   std::string task;
-  std::string optimizer = "adamw";
+  std::string optimizer = "adamw";  // a registered base optimizer
+  // --optimizer_options as given (lr comes from --lr or the preset, never from here).
+  std::map<std::string, std::string> optimizer_options;
   std::optional<double> lr;  // unset: the preset's learning rate for the optimizer
-  std::string smoothing = "none";
-  double smoothing_alpha = 0.2;
-  int64_t window_radius = 1;
-  std::string smoothing_kernel = "box";
-  std::string smoothing_variant = "standard";
-  std::string smoothing_scope = "all";
-  std::string smoothing_target = "update";
+  std::string smoothing = "none";  // "none" or a registered depth transform
+  // --smoothing_options and the flags that spell them (--smoothing_alpha, ...), as given.
+  std::map<std::string, std::string> smoothing_options;
+  // Every option of the base optimizer (lr and weight_decay at the declared defaults,
+  // which the preset replaces) and of the transform with its value.
+  OptionValues optimizer_values, smoothing_values;
+  std::string weight_decay_on = "matrices";  // matrices | all
   int64_t seed = 0;
   std::string preset = "quick";
   std::optional<int64_t> steps;
@@ -40,13 +43,21 @@ struct RunConfig {
   std::string cache_dir;
   // Record depth.json every N steps too (0: only at the end of training).
   int64_t depth_every = 0;
+  // --list_optimizers: print the registered optimizers and transforms ("text" or
+  // "json") instead of training; empty otherwise.
+  std::string list_optimizers;
 
-  // "none", or every smoothing setting: "window-a0.2-r1-box-standard-all-update".
+  // "adamw", or the name and its options off their defaults: "adamw-b20.99".
+  std::string OptimizerTag() const;
+  // "none", or the name, its strength and its other options off their defaults:
+  // "window-a0.2", "ema-rho0.1-backward".
   std::string SmoothingTag() const;
-  // The smoothing flags as an object (run.json's `smoothing`).
+  // run.json's `smoothing`: name, tag, label, the strength option's name, and options
+  // (every option with its value).
   nlohmann::json SmoothingJson() const;
-  // The optimizer library's view of the flags.
-  OptimizerConfig ToOptimizerConfig(double lr, std::vector<std::string> chains) const;
+  // The optimizer library's view of the flags, with the preset's lr and weight decay.
+  OptimizerConfig ToOptimizerConfig(double lr, double weight_decay,
+                                    std::vector<std::string> chains) const;
 };
 
 // Parses argv with absl flags for `task` and checks every value. `workspace` resolves a

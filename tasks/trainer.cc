@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "optimizers/catalog.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/torch_module.h"
 #include "tasks/blas.h"
@@ -133,8 +134,19 @@ int Run::Main() {
   }
 
   const auto decay = schedule.weight_decay.find(config_.optimizer);
-  const double weight_decay = decay == schedule.weight_decay.end() ? 0.0 : decay->second;
+  const double weight_decay = config_.optimizer_options.count("weight_decay")
+                                  ? config_.optimizer_values.Number("weight_decay")
+                              : decay == schedule.weight_decay.end() ? 0.0
+                                                                     : decay->second;
+  // The optimizer's own options; lr and weight_decay are recorded on their own below.
+  nlohmann::json optimizer_options = config_.optimizer_values.ToJson();
+  optimizer_options.erase("lr");
+  optimizer_options.erase("weight_decay");
   nlohmann::json flags = {{"optimizer", config_.optimizer},
+                          {"optimizer_options", optimizer_options},
+                          {"smoothing", config_.smoothing},
+                          {"smoothing_options", config_.smoothing_values.ToJson()},
+                          {"weight_decay_on", config_.weight_decay_on},
                           {"lr", lr},
                           {"seed", config_.seed},
                           {"preset", config_.preset},
@@ -148,8 +160,6 @@ int Run::Main() {
                           {"warmup", schedule.warmup},
                           {"clip", schedule.clip},
                           {"task", task_.Describe()}};
-  flags.update(config_.SmoothingJson());
-  flags.erase("tag");
 
   std::error_code error;
   fs::create_directories(config_.out, error);
@@ -191,7 +201,7 @@ int Run::Main() {
 
   const PrimaryMetric primary = task_.primary();
   run_ = {{"task", config_.task},
-          {"optimizer", config_.optimizer},
+          {"optimizer", {{"name", config_.optimizer}, {"tag", config_.OptimizerTag()}}},
           {"smoothing", config_.SmoothingJson()},
           {"seed", config_.seed},
           {"preset", config_.preset},
@@ -205,11 +215,12 @@ int Run::Main() {
   if (absl::Status s = WriteRunJson(); !s.ok()) return Fail(kExitFailed, std::string(s.message()));
 
   torch::nn::Module& model = task_.model();
-  OptimizerConfig optimizer_config = config_.ToOptimizerConfig(lr, task_.chains());
-  optimizer_config.base.weight_decay = weight_decay;
-  auto optimizer = CreateOptimizer(NamedParameters(model), optimizer_config);
+  auto optimizer = CreateOptimizer(NamedParameters(model),
+                                   config_.ToOptimizerConfig(lr, weight_decay, task_.chains()));
   if (!optimizer.ok()) return Fail(kExitBadInput, std::string(optimizer.status().message()));
   DepthOptimizer& opt = **optimizer;
+  // Every option the base optimizer runs with, the preset's lr and weight decay included.
+  run_["optimizer"]["options"] = opt.base().option_values().ToJson();
 
   // Resume from the newest good checkpoint.
   Checkpointer checkpointer(config_.out + "/checkpoint");
@@ -375,6 +386,12 @@ double LrScale(const Schedule& schedule, int64_t step, int64_t total) {
 int RunTask(Task& task, int argc, char** argv) {
   absl::StatusOr<RunConfig> config = ParseRunConfig(argc, argv, task.name());
   if (!config.ok()) return Fail(kExitBadInput, std::string(config.status().message()));
+  if (!config->list_optimizers.empty()) {
+    const std::string text =
+        config->list_optimizers == "json" ? CatalogJson().dump(1) + "\n" : CatalogText();
+    std::fputs(text.c_str(), stdout);
+    return kExitCompleted;
+  }
   try {
     return Run(task, *config).Main();
   } catch (const std::exception& e) {

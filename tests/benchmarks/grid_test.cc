@@ -22,9 +22,15 @@ using ::testing::HasSubstr;
 
 std::string Runfiles() { return std::getenv("TEST_SRCDIR"); }
 
+// The suite's names, with the optimizers and transforms a task binary reports.
 GridNames Names() {
-  absl::StatusOr<GridNames> names = LoadGridNames(Runfiles());
-  EXPECT_TRUE(names.ok()) << names.status();
+  static const GridNames* names = [] {
+    absl::StatusOr<GridNames> n = LoadGridNames(Runfiles());
+    EXPECT_TRUE(n.ok()) << n.status();
+    absl::Status s = LoadCatalog(TaskBinaryPath(Runfiles(), "lm_pretrain"), &*n);
+    EXPECT_TRUE(s.ok()) << s;
+    return new GridNames(*n);
+  }();
   return *names;
 }
 
@@ -60,11 +66,12 @@ TEST(Grid, NamesComeFromTheBuildFile) {
 TEST(Grid, EveryShippedGridParsesToTheRunsItPromises) {
   // tasks x presets x optimizers x smoothing settings x flag values x seeds, by hand.
   const std::map<std::string, size_t> expected = {
-      {"smoke", 4 * 3 * 2 * 1},
+      {"smoke", 4 * 3 * 2 * 1 + 2},
       {"demo", 2 * (1 * 2 * 2)},
       {"quick", 4 * 3 * 2 * 5},
       {"paper", 4 * 3 * 2 * 3},
       {"ablation_alpha", 2 * 1 * 5 * 3},
+      {"ablation_family", 2 * 1 * 8 * 3},
       {"ablation_window", 2 * 1 * (1 + 1 + 2 * 3) * 3},
       {"ablation_variant", 2 * 2 * 4 * 3},
       {"ablation_scope", 2 * 2 * 3 * 3},
@@ -95,7 +102,7 @@ TEST(Grid, QuickRunsAreTheFullCrossProduct) {
   for (const RunSpec& run : grid->runs) dirs.insert(run.dir);
   for (const char* task : {"vit_classification", "lm_pretrain", "diffusion", "rl_reasoning"}) {
     for (const char* optimizer : {"sgd", "adamw", "muon"}) {
-      for (const char* tag : {"none", "window-a0.2-r1-box-standard-all-update"}) {
+      for (const char* tag : {"none", "window-a0.2"}) {
         for (int seed = 0; seed < 5; ++seed) {
           const std::string dir = std::string(task) + "/quick/" + optimizer + "-" + tag +
                                   "/seed" + std::to_string(seed);
@@ -123,17 +130,28 @@ TEST(Grid, RunFlagsDirectoryAndTags) {
             "lr0.0025-steps100-threads2/seed7");
   EXPECT_THAT(run.TaskArgs(),
               ElementsAre("--preset=smoke", "--optimizer=muon", "--smoothing=window",
-                          "--smoothing_alpha=0.05", "--window_radius=2",
-                          "--smoothing_kernel=triangle", "--smoothing_variant=norm",
-                          "--smoothing_scope=matrices", "--smoothing_target=gradient",
+                          "--smoothing_options=alpha=0.05,kernel=triangle,radius=2,"
+                          "scope=matrices,target=gradient,variant=norm",
                           "--seed=7", "--lr=0.0025", "--steps=100", "--threads=2"));
   EXPECT_EQ(grid->runs[2].dir,
             "lm_pretrain/quick/muon-window-a0.05-r2-triangle-norm-matrices-gradient-"
             "lr0.001-steps100-threads2/seed7");
-  // Defaults fill a window entry as the task binaries' flags do.
-  Smoothing window;
-  window.smoothing = "window";
-  EXPECT_EQ(window.Tag(), "window-a0.2-r1-box-standard-all-update");
+  // Defaults fill an entry as the task binaries' flags do: the tag names the strength
+  // and the options off their defaults, for any registered transform.
+  absl::StatusOr<Grid> family = FromFile(R"({"experiments": [{
+      "tasks": "lm_pretrain", "preset": "smoke", "optimizers": "adamw",
+      "smoothing": [{"smoothing": "window"}, {"smoothing": "laplacian", "alpha": 0.1},
+                    {"smoothing": "ema", "rho": 0.3, "direction": "backward", "decay": "smoothed"}],
+      "seeds": 0}]})");
+  ASSERT_TRUE(family.ok()) << family.status();
+  ASSERT_EQ(family->runs.size(), 3);
+  EXPECT_EQ(family->runs[0].dir, "lm_pretrain/smoke/adamw-window-a0.2/seed0");
+  EXPECT_EQ(family->runs[1].dir, "lm_pretrain/smoke/adamw-laplacian-a0.1/seed0");
+  EXPECT_EQ(family->runs[2].dir, "lm_pretrain/smoke/adamw-ema-rho0.3-backward-smoothed/seed0");
+  EXPECT_THAT(family->runs[2].TaskArgs(),
+              ElementsAre("--preset=smoke", "--optimizer=adamw", "--smoothing=ema",
+                          "--smoothing_options=decay=smoothed,direction=backward,rho=0.3",
+                          "--seed=0"));
   EXPECT_EQ(Smoothing().Tag(), "none");
 }
 
@@ -213,34 +231,40 @@ INSTANTIATE_TEST_SUITE_P(
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": [{"smoothing": "none"},
                    {"smoothing": "window", "smoothing_alpha": 1.5}]}]})",
-                {"experiments[0].smoothing[1].smoothing_alpha: expected a number in [0, 1], "
-                 "got 1.5"}},
+                {"experiments[0].smoothing[1].smoothing_alpha: window option alpha=1.5 is not "
+                 "allowed; use a number in [0, 1]"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": [{"smoothing": "window",
                    "window_radius": 1.5}]}]})",
-                {"experiments[0].smoothing[0].window_radius: expected an integer in [1, 1000], "
-                 "got 1.5"}},
+                {"experiments[0].smoothing[0].window_radius: window option radius=1.5 is not "
+                 "allowed; use an integer >= 1"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": [{"smoothing": "window",
                    "smoothing_kernel": "cosine"}]}]})",
-                {"experiments[0].smoothing[0].smoothing_kernel: unknown smoothing_kernel "
-                 "'cosine'; allowed: box | triangle | gaussian"}},
+                {"experiments[0].smoothing[0].smoothing_kernel: window option kernel=cosine is "
+                 "not allowed; use one of box | triangle | gaussian"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": [{"smoothing": "window",
-                   "alpha": 0.1}]}]})",
-                {"experiments[0].smoothing[0].alpha: unknown key; allowed: smoothing, "
-                 "smoothing_alpha, window_radius, smoothing_kernel, smoothing_variant, "
-                 "smoothing_scope, smoothing_target"}},
+                   "rho": 0.1}]}]})",
+                {"experiments[0].smoothing[0].rho: smoothing 'window' has no option 'rho'; its "
+                 "options: alpha, radius, kernel, variant, scope, target, decay"}},
+        BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
+                   "optimizers": ["adamw"], "smoothing": [{"smoothing": "ema",
+                   "rho": 1.5}]}]})",
+                {"experiments[0].smoothing[0].rho: ema option rho=1.5 is not allowed; use a "
+                 "number in [0, 1)"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": [{"smoothing_alpha": 0.1}]}]})",
-                {"experiments[0].smoothing[0]: missing key 'smoothing' (none | window)"}},
+                {"experiments[0].smoothing[0]: missing key 'smoothing' (none | ema | identity | "
+                 "laplacian | window)"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": [{"smoothing": "none",
                    "smoothing_alpha": 0.1}]}]})",
                 {"experiments[0].smoothing[0]: smoothing 'none' takes no other smoothing keys"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
                    "optimizers": ["adamw"], "smoothing": ["window"]}]})",
-                {"experiments[0].smoothing[0]: expected an object {...}, got \"window\""}},
+                {"experiments[0].smoothing[0]: expected an object {\"smoothing\": ...}, got "
+                 "\"window\""}},
         BadGrid{Experiment(R"("flags": {"batch": 8})"),
                 {"experiments[0].flags.batch: unknown key; allowed: lr, steps, eval_every, "
                  "checkpoint_every, threads"}},

@@ -141,14 +141,14 @@ TEST(Suite, RunsEveryRunThenSkipsThemAndWritesTheReport) {
   std::vector<std::string> files;
   for (const auto& [task, metric] : std::vector<std::pair<std::string, std::string>>{
            {"vit_classification", "test_accuracy"}, {"lm_pretrain", "val_loss"}}) {
-    for (const std::string tag : {"none", "window-a0.2-r1-box-standard-all-update"}) {
+    for (const std::string tag : {"none", "window-a0.2"}) {
       const std::string rel = task + "/smoke/adamw-" + tag + "-steps20/seed0";
       const std::string dir = results + "/" + rel;
       const nlohmann::json run = ReadJson(dir + "/run.json");
       ASSERT_TRUE(run.is_object()) << dir;
       EXPECT_EQ(run["status"], "completed");
       EXPECT_EQ(run["task"], task);
-      EXPECT_EQ(run["optimizer"], "adamw");
+      EXPECT_EQ(run["optimizer"]["name"], "adamw");
       EXPECT_EQ(run["preset"], "smoke");
       EXPECT_EQ(run["seed"], 0);
       EXPECT_EQ(run["smoothing"]["tag"], tag) << "the task names its smoothing as the suite does";

@@ -114,7 +114,9 @@ template <typename MakeTorch>
 double MaxDiffAgainstLibTorch(MakeTorch make_torch, std::unique_ptr<BaseOptimizer> ours) {
   testing::TinyNet a = testing::MakeTinyNet(6), b = testing::MakeTinyNet(6);
   auto torch_opt = make_torch(a->parameters());
-  auto opt = DepthOptimizer::Create(NamedParameters(*b), std::move(ours));
+  // LibTorch's optimizers decay every parameter of a group: so do ours here.
+  auto opt = DepthOptimizer::Create(NamedParameters(*b), std::move(ours), nullptr,
+                                    DepthOptimizerOptions().weight_decay_on(WeightDecayOn::kAll));
   EXPECT_TRUE(opt.ok()) << opt.status();
   for (int step = 0; step < 20; ++step) {
     torch_opt.zero_grad();

@@ -8,21 +8,22 @@ namespace gs {
 
 class Lion : public BaseOptimizer {
  public:
-  Lion(double lr, double wd, double beta1, double beta2)
-      : lr_(lr), wd_(wd), beta1_(beta1), beta2_(beta2) {}
-
-  static absl::StatusOr<std::unique_ptr<BaseOptimizer>> FromSpec(const BaseOptimizerSpec& spec) {
-    double beta1 = 0.9, beta2 = 0.99;
-    SpecOptions options("lion", spec.options);
-    GS_RETURN_IF_ERROR(options.Get("beta1", &beta1));
-    GS_RETURN_IF_ERROR(options.Get("beta2", &beta2));
-    GS_RETURN_IF_ERROR(options.Finish());   // unknown options are errors
-    return std::make_unique<Lion>(spec.lr.value_or(1e-4), spec.weight_decay.value_or(0.0),
-                                  beta1, beta2);
+  // Its options, declared once: the registry checks them (ranges, unknown keys), and
+  // flags, grids, run tags and --list_optimizers come from here.
+  static OptionSchema Schema() {
+    return StepOptions(1e-4, 0.0)
+        .Number("beta1", 0.9, Range::HalfOpen(0, 1), "interpolation for the update's sign")
+        .Tag("b1")
+        .Number("beta2", 0.99, Range::HalfOpen(0, 1), "decay of the momentum")
+        .Tag("b2");
   }
 
+  explicit Lion(const OptionValues& v)
+      : lr_(v.Number("lr")), wd_(v.Number("weight_decay")), beta1_(v.Number("beta1")),
+        beta2_(v.Number("beta2")) {}
+
   std::string name() const override { return "lion"; }
-  StepRule Rule(const Slot&) const override { return {lr_, wd_}; }
+  StepRule Rule(const Slot& slot) const override { return {lr_, slot.decays() ? wd_ : 0.0}; }
   void InitState(const Slot& slot, SlotState& state) const override {
     state["exp_avg"] = at::zeros_like(slot.param());
   }
@@ -37,7 +38,11 @@ class Lion : public BaseOptimizer {
   double lr_, wd_, beta1_, beta2_;
 };
 
-GS_REGISTER_BASE_OPTIMIZER("lion", Lion::FromSpec);
+GS_REGISTER_BASE_OPTIMIZER("lion", Lion::Schema(),
+                           [](const BaseOptimizerSpec&, const OptionValues& v)
+                               -> absl::StatusOr<std::unique_ptr<BaseOptimizer>> {
+                             return std::make_unique<Lion>(v);
+                           });
 
 }  // namespace gs
 
@@ -62,7 +67,7 @@ TEST(CustomOptimizer, RegisteredByOneLineAndUsableByName) {
   config.base.lr = 0.01;
   config.base.options["beta1"] = "0.8";
   config.smoothing = "window";
-  config.transform.alpha = 0.2;
+  config.smoothing_options["alpha"] = NumberText(0.2);
   auto opt = CreateOptimizer(params, config);
   ASSERT_TRUE(opt.ok()) << opt.status();
 

@@ -45,7 +45,7 @@ TEST(Kernels, FusedStepsGiveTheBitsOfTheirParts) {
     for (int64_t depth = 1; depth <= 8; ++depth) {
       for (int64_t radius = 1; radius <= 3; ++radius) {
         const DepthMix mix =
-            WindowSmoothing(WindowSmoothingOptions().alpha(0.2).radius(radius)).WindowMix(depth);
+            WindowSmoothing(WindowSmoothingOptions().alpha(0.2).radius(radius)).BaseMix(depth);
         const Stack start = RandomStack(depth, depth * 10 + radius);
         // AdamW: mixed step vs direction + mixed update.
         Stack fused = Clone(start), parts = Clone(start);
@@ -87,7 +87,7 @@ TEST(Kernels, FusedStepsGiveTheBitsOfTheirParts) {
 TEST(Kernels, InstructionSetsGiveTheSameBits) {
   const std::vector<const KernelTable*> tables = Tables();
   if (tables.size() < 2) GTEST_SKIP() << "this processor has no AVX2";
-  const DepthMix mix = WindowSmoothing(WindowSmoothingOptions().alpha(0.3).radius(2)).WindowMix(6);
+  const DepthMix mix = WindowSmoothing(WindowSmoothingOptions().alpha(0.3).radius(2)).BaseMix(6);
   std::vector<Stack> results;
   std::vector<std::vector<double>> norms;
   for (const KernelTable* k : tables) {
@@ -125,7 +125,7 @@ TEST(Kernels, ColumnBlocksOfStacksMatchContiguousCopies) {
   EXPECT_TRUE(torch::equal(bm, cm));
   // Columns outside the block are untouched.
   EXPECT_TRUE(torch::equal(p.slice(1, 0, 1000), s.p.view({5, -1}).slice(1, 0, 1000)));
-  const DepthMix mix = WindowSmoothing().WindowMix(5);
+  const DepthMix mix = WindowSmoothing().BaseMix(5);
   torch::Tensor d = torch::randn({5, 1000});
   ApplyMixedUpdate(mix, bp, d, 0.1, 0.01);
   ApplyMixedUpdate(mix, cp, d, 0.1, 0.01);
@@ -146,7 +146,7 @@ TEST(Kernels, FastLoopsAgreeWithTheFormulasAsATenOperations) {
   AdamWStep(fp, fg, fm, fv, kAdamW, 1e-2, 0.1);
   EXPECT_TRUE(torch::allclose(p, fp, 1e-6, 1e-6));
   EXPECT_TRUE(torch::allclose(v, fv, 1e-6, 1e-7));
-  const DepthMix mix = WindowSmoothing(WindowSmoothingOptions().radius(2)).WindowMix(4);
+  const DepthMix mix = WindowSmoothing(WindowSmoothingOptions().radius(2)).BaseMix(4);
   torch::Tensor out = torch::empty_like(g), fout = torch::empty_like(fg);
   Mix(mix, g, out);
   Mix(mix, fg, fout);

@@ -94,7 +94,7 @@ TEST(Muon, StepMatchesReferenceOnStacksAndAdamWElsewhere) {
     spec.lr = lr;
     spec.weight_decay = wd;
     if (match_adamw) spec.options["scale"] = "match_adamw";
-    auto base = Muon::FromSpec(spec);
+    auto base = CreateBaseOptimizer("muon", spec);
     ASSERT_TRUE(base.ok()) << base.status();
     auto opt = DepthOptimizer::Create(params, std::move(*base));
     ASSERT_TRUE(opt.ok()) << opt.status();
@@ -128,7 +128,8 @@ TEST(Muon, StepMatchesReferenceOnStacksAndAdamWElsewhere) {
           s.v = 0.95 * s.v + 0.05 * g * g;
           torch::Tensor d = (s.m / (1 - std::pow(0.9, t))) /
                             ((s.v / (1 - std::pow(0.95, t))).sqrt() + 1e-10);
-          s.w = s.w * (1 - alr * awd) - alr * d;
+          // Weight decay only on parameters with two or more dimensions (not the biases).
+          s.w = s.w * (1 - alr * (s.w.dim() >= 2 ? awd : 0.0)) - alr * d;
         }
       }
       (*opt)->step();

@@ -24,7 +24,7 @@ OptimizerConfig Config(const std::string& optimizer) {
   OptimizerConfig config;
   config.optimizer = optimizer;
   config.smoothing = "window";
-  config.transform.alpha = 0.2;
+  config.smoothing_options["alpha"] = NumberText(0.2);
   return config;
 }
 

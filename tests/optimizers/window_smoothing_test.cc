@@ -102,10 +102,8 @@ torch::Tensor Smooth(const DepthTransform& t, const torch::Tensor& d) {
 std::unique_ptr<DepthTransform> Window(double alpha, int r, const std::string& kernel,
                                        const std::string& variant) {
   DepthTransformSpec spec;
-  spec.alpha = alpha;
-  spec.radius = r;
-  spec.kernel = kernel;
-  spec.variant = variant;
+  spec.options = {{"alpha", NumberText(alpha)}, {"radius", std::to_string(r)},
+                  {"kernel", kernel}, {"variant", variant}};
   auto t = CreateDepthTransform("window", spec);
   EXPECT_TRUE(t.ok()) << t.status();
   return std::move(*t);
@@ -237,12 +235,12 @@ TEST(WindowSmoothing, OptimizerAppliesScopeAndTargetAsDefined) {
                 config.base.lr = lr;
                 config.base.weight_decay = wd;
                 config.smoothing = "window";
-                config.transform.alpha = alpha;
-                config.transform.radius = r;
-                config.transform.kernel = kernel;
-                config.transform.variant = variant;
-                config.scope = scope;
-                config.target = target;
+                config.smoothing_options["alpha"] = NumberText(alpha);
+                config.smoothing_options["radius"] = std::to_string(r);
+                config.smoothing_options["kernel"] = kernel;
+                config.smoothing_options["variant"] = variant;
+                config.smoothing_options["scope"] = scope;
+                config.smoothing_options["target"] = target;
                 auto opt = CreateOptimizer(params, config);
                 ASSERT_TRUE(opt.ok()) << opt.status();
 
@@ -265,7 +263,9 @@ TEST(WindowSmoothing, OptimizerAppliesScopeAndTargetAsDefined) {
                   const Blocks g_w = grads_of(0), g_b = grads_of(1);
                   (*opt)->step();
 
-                  auto advance = [&](RefParam& p, const Blocks& g, bool smoothed) {
+                  // Weight decay only on parameters with two or more dimensions (the
+                  // default weight_decay_on=matrices): the biases get none.
+                  auto advance = [&](RefParam& p, const Blocks& g, bool smoothed, double wd) {
                     const bool on_grad = smoothed && target == std::string("gradient");
                     const bool on_update = smoothed && target == std::string("update");
                     Blocks d = AdamWDirectionRef(p, on_grad ? WindowRef(g, alpha, r, kernel, variant) : g, step);
@@ -276,9 +276,9 @@ TEST(WindowSmoothing, OptimizerAppliesScopeAndTargetAsDefined) {
                       }
                     }
                   };
-                  advance(emb, g_emb, false);
-                  advance(w, g_w, true);
-                  advance(b, g_b, scope == std::string("all"));
+                  advance(emb, g_emb, false, params[0].tensor.dim() >= 2 ? wd : 0.0);
+                  advance(w, g_w, true, wd);
+                  advance(b, g_b, scope == std::string("all"), 0.0);
                 }
                 // The norm-preserving variants divide by ||(W D)_l||, which cancellation
                 // between neighbours (alpha = 1 averages only the neighbours) can make
@@ -301,16 +301,12 @@ TEST(WindowSmoothing, OptimizerAppliesScopeAndTargetAsDefined) {
 // --- alpha = 0 is the plain base optimizer, to the bit. ---
 
 std::vector<torch::Tensor> Train(const std::string& optimizer, const std::string& smoothing,
-                                 double alpha, const std::string& variant,
-                                 const std::string& scope, const std::string& target) {
+                                 std::map<std::string, std::string> options) {
   testing::TinyNet net = testing::MakeTinyNet(6);
   OptimizerConfig config;
   config.optimizer = optimizer;
   config.smoothing = smoothing;
-  config.transform.alpha = alpha;
-  config.transform.variant = variant;
-  config.scope = scope;
-  config.target = target;
+  config.smoothing_options = std::move(options);
   auto opt = CreateOptimizer(NamedParameters(*net), config);
   EXPECT_TRUE(opt.ok()) << opt.status();
   for (int step = 0; step < 5; ++step) {
@@ -321,15 +317,29 @@ std::vector<torch::Tensor> Train(const std::string& optimizer, const std::string
   return testing::Snapshot(*net);
 }
 
-TEST(WindowSmoothing, AlphaZeroIsBitIdenticalToNoSmoothing) {
+// Every transform of the family at strength 0 (alpha, or rho for ema), with every
+// variant, scope, target and decay: the plain base optimizer, to the bit.
+TEST(DepthTransforms, StrengthZeroIsBitIdenticalToNoSmoothing) {
+  const std::vector<std::pair<std::string, std::string>> family = {
+      {"window", "alpha"}, {"laplacian", "alpha"}, {"ema", "rho"}};
   for (const std::string& optimizer : {"sgd", "adamw", "muon"}) {
-    const auto plain = Train(optimizer, "none", 0.0, "standard", "all", "update");
-    for (const std::string& variant : kVariants) {
-      for (const std::string& scope : {"all", "matrices"}) {
-        for (const std::string& target : {"update", "gradient"}) {
-          SCOPED_TRACE(optimizer + " " + variant + " " + scope + " " + target);
-          EXPECT_TRUE(testing::BitIdentical(plain, Train(optimizer, "window", 0.0, variant, scope, target)));
-          EXPECT_FALSE(testing::BitIdentical(plain, Train(optimizer, "window", 0.2, variant, scope, target)));
+    const auto plain = Train(optimizer, "none", {});
+    for (const auto& [transform, strength] : family) {
+      for (const std::string& variant : kVariants) {
+        for (const std::string& scope : {"all", "matrices"}) {
+          for (const std::string& target : {"update", "gradient"}) {
+            for (const std::string& decay : {"separate", "smoothed"}) {
+              if (target == "gradient" && decay == "smoothed") continue;  // not allowed
+              SCOPED_TRACE(optimizer + " " + transform + " " + variant + " " + scope + " " +
+                           target + " " + decay);
+              std::map<std::string, std::string> options = {
+                  {strength, "0"}, {"variant", variant}, {"scope", scope},
+                  {"target", target}, {"decay", decay}};
+              EXPECT_TRUE(testing::BitIdentical(plain, Train(optimizer, transform, options)));
+              options[strength] = "0.2";
+              EXPECT_FALSE(testing::BitIdentical(plain, Train(optimizer, transform, options)));
+            }
+          }
         }
       }
     }

@@ -31,7 +31,7 @@ const std::vector<reports::Run>& ExampleRuns() {
   return *runs;
 }
 
-const std::string kGsName = "window-a0.2-r1-box-standard-all-update";
+const std::string kGsName = "window-a0.2";
 
 TEST(Figures, DrawnWithGnuplot) {
   const std::string gnuplot = FindGnuplot();
@@ -83,7 +83,7 @@ TEST(Figures, DataFilesHoldHandComputedValues) {
   // CI 0.825 -+ 12.706205 * 0.005), 0.2 (mean 0.85, CI 0.85 -+ 4.302653 * sqrt(0.0007/3)).
   const std::string alpha = ReadText(out + "/figures/alpha_vit_classification_quick.dat");
   const std::string head =
-      "# AdamW window-a*-r1-box-standard-all-update\n# alpha mean ci95_low ci95_high n\n";
+      "# AdamW window alpha=*\n# alpha mean ci95_low ci95_high n\n";
   ASSERT_EQ(alpha.substr(0, head.size()), head);
   std::istringstream in(alpha.substr(head.size()));
   const double expected[3][5] = {
@@ -152,7 +152,7 @@ TEST(Figures, AFigureThatIsGoneFromTheResultsIsRemoved) {
   // Without the alpha 0.1 runs there is a single alpha: no alpha figure any more.
   std::vector<reports::Run> fewer;
   for (const reports::Run& r : ExampleRuns()) {
-    if (r.smoothing_alpha != 0.1) fewer.push_back(r);
+    if (r.strength != 0.1) fewer.push_back(r);
   }
   absl::StatusOr<FigureSet> set = WriteFigures(Summarize(fewer), out, FindGnuplot());
   ASSERT_TRUE(set.ok());

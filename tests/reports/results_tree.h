@@ -36,6 +36,7 @@ struct FakeRun {
   std::string preset = "quick";
   std::string optimizer = "adamw";
   std::optional<double> alpha;  // smoothing off when unset
+  std::string transform = "window";  // with alpha set: window (alpha) or ema (rho = alpha)
   int seed = 0;
   std::string status = "completed";
   std::string metric = "test_accuracy";
@@ -49,33 +50,48 @@ struct FakeRun {
   double increment_cosine = 0.1;
 };
 
+inline std::string Strength(const FakeRun& r) { return r.transform == "ema" ? "rho" : "alpha"; }
+
+inline std::string Number(double x) {
+  std::ostringstream a;
+  a << x;
+  return a.str();
+}
+
+// As the task binaries write them: "window-a0.1" and "window alpha=0.1".
 inline std::string Tag(const FakeRun& r) {
   if (!r.alpha) return "none";
-  std::ostringstream a;
-  a << *r.alpha;
-  return "window-a" + a.str() + "-r1-box-standard-all-update";
+  return r.transform + "-" + (r.transform == "ema" ? "rho" : "a") + Number(*r.alpha);
+}
+
+inline std::string Label(const FakeRun& r) {
+  return r.alpha ? r.transform + " " + Strength(r) + "=" + Number(*r.alpha) : "none";
 }
 
 inline void WriteRun(const std::string& dir, const FakeRun& r) {
   std::filesystem::create_directories(dir);
-  const nlohmann::json smoothing = {{"smoothing", r.alpha ? "window" : "none"},
-                                    {"smoothing_alpha", r.alpha.value_or(0.2)},
-                                    {"window_radius", 1},
-                                    {"smoothing_kernel", "box"},
-                                    {"smoothing_variant", "standard"},
-                                    {"smoothing_scope", "all"},
-                                    {"smoothing_target", "update"},
-                                    {"tag", Tag(r)}};
+  nlohmann::json options = nlohmann::json::object();
+  if (r.alpha) {
+    options = {{Strength(r), *r.alpha}, {"variant", "standard"}, {"scope", "all"},
+               {"target", "update"}, {"decay", "separate"}};
+    if (r.transform == "window") options.update({{"radius", 1}, {"kernel", "box"}});
+    if (r.transform == "ema") options["direction"] = "forward";
+  }
+  const nlohmann::json smoothing = {{"name", r.alpha ? r.transform : "none"},
+                                    {"tag", Tag(r)},
+                                    {"label", Label(r)},
+                                    {"strength", r.alpha ? Strength(r) : ""},
+                                    {"options", options}};
   nlohmann::json config = {{"optimizer", r.optimizer}, {"lr", r.lr},       {"seed", r.seed},
                            {"preset", r.preset},       {"steps", 600},     {"eval_every", 200},
                            {"checkpoint_every", 200},  {"threads", 1},     {"device", "cpu"},
                            {"data", ""},               {"weight_decay", 0.05}, {"warmup", 50},
                            {"clip", 1.0},              {"task", {{"width", 64}, {"depth", 3}}}};
-  for (const auto& [k, v] : smoothing.items()) {
-    if (k != "tag") config[k] = v;
-  }
+  config["smoothing"] = smoothing["name"];
+  config["smoothing_options"] = options;
+  config["optimizer_options"] = {{"beta1", 0.9}};
   nlohmann::json run = {{"task", r.task},
-                        {"optimizer", r.optimizer},
+                        {"optimizer", {{"name", r.optimizer}, {"tag", r.optimizer}}},
                         {"smoothing", smoothing},
                         {"seed", r.seed},
                         {"preset", r.preset},

@@ -46,11 +46,14 @@ TEST(Runs, ReadsTheContractFields) {
   EXPECT_EQ(run.task, "vit_classification");
   EXPECT_EQ(run.preset, "quick");
   EXPECT_EQ(run.optimizer, "adamw");
-  EXPECT_EQ(run.smoothing, "window-a0.1-r1-box-standard-all-update");
-  EXPECT_EQ(run.smoothing_alpha, 0.1);
+  EXPECT_EQ(run.smoothing, "window-a0.1");
+  EXPECT_EQ(run.smoothing_name, "window");
+  EXPECT_EQ(run.smoothing_label, "window alpha=0.1");
+  EXPECT_EQ(run.strength_name, "alpha");
+  EXPECT_EQ(run.strength, 0.1);
+  // Read from run.json's options, never from the tag.
   EXPECT_EQ(run.smoothing_family,
-            "smoothing=window smoothing_kernel=box smoothing_scope=all smoothing_target=update "
-            "smoothing_variant=standard window_radius=1");
+            "window decay=separate kernel=box radius=1 scope=all target=update variant=standard");
   EXPECT_EQ(run.seed, 7);
   EXPECT_EQ(run.status, "completed");
   EXPECT_EQ(run.metric, "test_accuracy");
@@ -91,7 +94,7 @@ TEST(Runs, NoSmoothingHasNoAlpha) {
   ASSERT_EQ(set->runs.size(), 1u);
   EXPECT_EQ(set->runs[0].smoothing, "none");
   EXPECT_EQ(set->runs[0].smoothing_family, "none");
-  EXPECT_FALSE(set->runs[0].smoothing_alpha.has_value());
+  EXPECT_FALSE(set->runs[0].strength.has_value());
   EXPECT_FALSE(set->runs[0].seconds_per_step.has_value());  // older runs lack it
   EXPECT_TRUE(set->runs[0].depth.empty());
 }
@@ -129,7 +132,7 @@ TEST(Runs, BrokenPartialAndForeignFoldersAreWarnings) {
       "extra/no_final: completed but final.test_accuracy is missing or not a number (partial "
       "run); skipped",
       "extra/not_a_run: run.json lacks task, preset, optimizer, status, smoothing.tag, "
-      "primary_metric.name, primary_metric.goal, seed, config (partial run); skipped",
+      "smoothing.name, primary_metric.name, primary_metric.goal, seed, config (partial run); skipped",
       "extra/with_metrics: no run.json, not a run directory; skipped",
       "notes: no run.json, not a run directory; skipped",
       "vit/running: still running (partial run); skipped"};

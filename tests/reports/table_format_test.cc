@@ -58,18 +58,18 @@ TEST(Tables, AblationOverheadAndDepth) {
   EXPECT_EQ(Count(md, "### vit_classification / quick / AdamW (test_accuracy ↑)"), 1);
   EXPECT_EQ(Count(md, "### vit_classification / quick / SGD"), 0);
   EXPECT_EQ(Count(md, "### lm_pretrain / quick / AdamW"), 0);
-  EXPECT_THAT(md, HasSubstr("| window-a0.2-r1-box-standard-all-update | – | 0.85 ± 0.026 (3) | "
+  EXPECT_THAT(md, HasSubstr("| window alpha=0.2 | – | 0.85 ± 0.026 (3) | "
                             "0 | 0 | +0.03 | 0.0351 (paired) |\n"));
   EXPECT_THAT(md, HasSubstr("| none | lr=0.002 | 0.785 ± 0.0071 (2) | 0 | 0 | – | – |\n"));
   // Overhead: (0.40 + 0.42 + 0.41)/3 = 0.41 without, (0.43 + 0.44 + 0.45)/3 = 0.44 with;
   // ratio 0.44 / 0.41 = 1.0732.
   EXPECT_THAT(md, HasSubstr("| vit_classification | quick | AdamW | "
-                            "window-a0.2-r1-box-standard-all-update | 0.41 | 0.44 | 1.073 |\n"));
+                            "window alpha=0.2 | 0.41 | 0.44 | 1.073 |\n"));
   // Depth: CKA {0.90, 0.92, 0.94}: 0.92 -+ 4.302653 * 0.02 / sqrt 3 = [0.8703, 0.9697];
   // {0.95, 0.96, 0.97}: 0.96 -+ 4.302653 * 0.01 / sqrt 3 = [0.9352, 0.9848].
   EXPECT_THAT(md, HasSubstr("| vit_classification | quick | AdamW | none | blocks | 3 | "
                             "0.92 [0.8703, 0.9697] | 0.1 [0.1, 0.1] |\n"));
-  EXPECT_THAT(md, HasSubstr("| window-a0.2-r1-box-standard-all-update | blocks | 3 | "
+  EXPECT_THAT(md, HasSubstr("| window alpha=0.2 | blocks | 3 | "
                             "0.96 [0.9352, 0.9848] | 0.3 [0.3, 0.3] |\n"));
 }
 

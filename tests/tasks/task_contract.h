@@ -62,10 +62,17 @@ TEST_P(TaskContract, CompletesWithEveryContractField) {
   EXPECT_EQ(run["status"], "completed");
   EXPECT_EQ(run["primary_metric"]["name"], GetParam().primary);
   EXPECT_EQ(run["primary_metric"]["goal"], GetParam().goal);
-  for (const char* flag : {"smoothing", "smoothing_alpha", "window_radius", "smoothing_kernel",
-                           "smoothing_variant", "smoothing_scope", "smoothing_target"}) {
-    EXPECT_TRUE(run["smoothing"].contains(flag)) << flag;
+  for (const char* key : {"name", "tag", "label", "options"}) {
+    EXPECT_TRUE(run["smoothing"].contains(key)) << "smoothing." << key;
   }
+  // The optimizer with every option it ran with, the preset's lr and weight decay too.
+  EXPECT_EQ(run["optimizer"]["name"], "adamw");
+  EXPECT_EQ(run["optimizer"]["tag"], "adamw");
+  for (const char* key : {"lr", "weight_decay", "beta1", "beta2", "eps"}) {
+    EXPECT_TRUE(run["optimizer"]["options"].contains(key)) << "optimizer.options." << key;
+  }
+  EXPECT_EQ(run["optimizer"]["options"]["lr"], run["config"]["lr"]);
+  EXPECT_EQ(run["config"]["weight_decay_on"], "matrices");
   for (const std::string& key : GetParam().final_keys) {
     EXPECT_TRUE(run["final"].contains(key)) << key;
     EXPECT_TRUE(run["final"][key].is_number()) << key;
@@ -181,7 +188,7 @@ TEST_P(TaskContract, BadInputExitsTwoAndNamesTheProblem) {
   EXPECT_THAT(r.stderr_text, HasSubstr("adamw"));
   r = RunTask(GetParam().task, Args(TempDir("bad2"), {"--smoothing=window", "--smoothing_alpha=-0.1"}));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.stderr_text, HasSubstr("--smoothing_alpha"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("option alpha=-0.1 is not allowed"));
   EXPECT_THAT(r.stderr_text, HasSubstr("[0, 1]"));
 
   // A run directory holding another configuration is refused and left as it was.
