@@ -216,9 +216,14 @@ class Trainer:
         self.scales = dump.index["lr_scales"]
         self.clip = dump.index["clip"]
         self.batches = dump.batches()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.lr,
-                                           betas=(o["beta1"], o["beta2"]), eps=o["eps"],
-                                           weight_decay=o["weight_decay"])
+        # Weight decay only on parameters with two or more dimensions (nanoGPT's rule,
+        # the suite's default weight_decay_on=matrices); biases and norm gains get none.
+        params = list(self.model.parameters())
+        groups = [{"params": [p for p in params if p.dim() >= 2],
+                   "weight_decay": o["weight_decay"]},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        self.optimizer = torch.optim.AdamW(groups, lr=self.lr,
+                                           betas=(o["beta1"], o["beta2"]), eps=o["eps"])
 
     def step(self, i):
         for group in self.optimizer.param_groups:
