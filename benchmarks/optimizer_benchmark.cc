@@ -188,6 +188,14 @@ void Paired(benchmark::State& state, const std::string& optimizer_a, const std::
 void BM_AdamWWindowPaired(benchmark::State& state) {
   Paired(state, "adamw", "none", {}, "adamw", "window", {});
 }
+// The same for the rest of the family: Laplacian sharpening (radius 1) and EMA along
+// depth (a full lower-triangular mix: every block reads every block below it).
+void BM_AdamWLaplacianPaired(benchmark::State& state) {
+  Paired(state, "adamw", "none", {}, "adamw", "laplacian", {});
+}
+void BM_AdamWEmaPaired(benchmark::State& state) {
+  Paired(state, "adamw", "none", {}, "adamw", "ema", {});
+}
 // The Newton-Schulz speed-up as the target defines it: a = Muon with the stack path,
 // b = Muon with muon.py's per-layer loop; the ratio is the speed-up.
 void BM_MuonPaired(benchmark::State& state) {
@@ -250,6 +258,8 @@ GPT_BENCHMARK(BM_LibTorchAdamW);
 GPT_BENCHMARK(BM_OursAdamW);
 GPT_BENCHMARK(BM_OursAdamWWindow);
 BENCHMARK(BM_AdamWWindowPaired)->Arg(512)->Arg(128)->MinTime(3.0)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AdamWLaplacianPaired)->Arg(512)->Arg(128)->MinTime(3.0)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AdamWEmaPaired)->Arg(512)->Arg(128)->MinTime(3.0)->Unit(benchmark::kMillisecond)->UseRealTime();
 GPT_BENCHMARK(BM_LibTorchSGD);
 GPT_BENCHMARK(BM_OursSGD);
 GPT_BENCHMARK(BM_OursSGDWindow);
@@ -304,6 +314,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (adamw > 0 && window > 0) {
         line("AdamW + Window Smoothing / AdamW, ratio of medians", window / adamw, "info", true);
       }
+      line("AdamW + Laplacian sharpening / AdamW, paired", paired("BM_AdamWLaplacianPaired"),
+           "info", true);
+      line("AdamW + EMA along depth / AdamW, paired", paired("BM_AdamWEmaPaired"), "info", true);
       line("Muon per-layer NS / batched NS (speed-up), paired", muon_paired, ">= 1.5", muon_paired >= 1.5);
       if (batched > 0 && per_layer > 0) {
         line("Muon per-layer NS / batched NS, ratio of medians", per_layer / batched, "info", true);
