@@ -29,12 +29,7 @@ std::vector<NamedTensor> DoubleParams() {
 void SetGrads(std::vector<NamedTensor>& params, int step) {
   torch::manual_seed(100 + step);
   for (auto& p : params) {
-    torch::Tensor g = torch::randn_like(p.tensor);
-    if (p.tensor.grad().defined()) {
-      p.tensor.mutable_grad().copy_(g);
-    } else {
-      p.tensor.mutable_grad() = g;
-    }
+    testing::SetGradient(p.tensor, torch::randn_like(p.tensor));
   }
 }
 

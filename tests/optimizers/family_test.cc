@@ -23,6 +23,7 @@
 #include "optimizers/optimizer.h"
 #include "optimizers/sgd.h"
 #include "optimizers/window_smoothing.h"
+#include "tests/optimizers/test_util.h"
 
 namespace gs {
 namespace {
@@ -265,12 +266,7 @@ TEST(Family, EveryTransformStepsAsTheReferenceOnTwoChainsWithEitherDecay) {
               for (int step = 1; step <= 3; ++step) {
                 torch::manual_seed(10 + step);
                 for (auto& p : params) {
-                  torch::Tensor g = torch::randn_like(p.tensor);
-                  if (p.tensor.grad().defined()) {
-                    p.tensor.mutable_grad().copy_(g);
-                  } else {
-                    p.tensor.mutable_grad() = g;
-                  }
+                  testing::SetGradient(p.tensor, torch::randn_like(p.tensor));
                 }
                 for (auto& [group, r] : ref) {
                   const double decay_of = (decay_on == "all" || r.matrix) ? wd : 0.0;

@@ -86,6 +86,16 @@ inline double MaxAbsDiff(const std::vector<torch::Tensor>& a, const std::vector<
   return m;
 }
 
+// Sets a parameter's gradient to `g`: in place where it is a view of a depth stack's
+// gradient (which must stay one), as a new tensor for a singleton that has none yet.
+inline void SetGradient(const torch::Tensor& param, const torch::Tensor& g) {
+  if (param.grad().defined()) {
+    param.mutable_grad().copy_(g);
+  } else {
+    param.mutable_grad() = g;
+  }
+}
+
 }  // namespace gs::testing
 
 #endif  // GS_TESTS_OPTIMIZERS_TEST_UTIL_H_
