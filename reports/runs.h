@@ -1,4 +1,4 @@
-// Reads run directories (the contract in ../shared/DESIGN.md: run.json, metrics.jsonl,
+// Reads run directories (the contract in README.md: run.json, metrics.jsonl,
 // optional depth.json) under a results folder. Broken, partial and foreign folders
 // become warnings, never errors.
 #ifndef GS_REPORTS_RUNS_H_

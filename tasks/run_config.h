@@ -1,4 +1,4 @@
-// The command-line contract every task binary keeps (../shared/DESIGN.md), parsed once
+// The command-line contract every task binary keeps (README.md, "Running a task"), parsed once
 // into a RunConfig. Bad values are InvalidArgument naming the flag and what is allowed
 // (the binaries exit 2 on them).
 #ifndef GS_TASKS_RUN_CONFIG_H_

@@ -5,7 +5,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# The one list of Debian packages the suite needs (see ../shared/TOOLCHAIN.md).
+# The one list of Debian packages the suite needs (README.md, "Build notes", says why each is needed).
 PACKAGES=(
   bazel-bootstrap        # Bazel 4.2.3, the `bazel` command
   bazel-rules-cc         # rules_cc, made loadable by //third_party:rules_cc.bzl

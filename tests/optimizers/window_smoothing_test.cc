@@ -1,5 +1,5 @@
 // Window Smoothing against a plain double-precision loop written from the formula in
-// ../shared/DESIGN.md, for every depth 1..8, radius 1..3, kernel, variant, scope,
+// README.md ("The method, as implemented"), for every depth 1..8, radius 1..3, kernel, variant, scope,
 // target and alpha in {0, 0.05, 0.2, 1}.
 #include "optimizers/window_smoothing.h"
 

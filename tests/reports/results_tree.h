@@ -1,4 +1,4 @@
-// Writes run directories as the task binaries do (../shared/DESIGN.md: run.json,
+// Writes run directories as the task binaries do (README.md: run.json,
 // metrics.jsonl, depth.json), so the report's tests read the same files users have.
 #ifndef GS_TESTS_REPORTS_RESULTS_TREE_H_
 #define GS_TESTS_REPORTS_RESULTS_TREE_H_

@@ -1,4 +1,4 @@
-// The run contract every task keeps (../shared/DESIGN.md), as value-parameterised
+// The run contract every task keeps (README.md), as value-parameterised
 // tests over a task binary on its smoke preset: contract fields, determinism, alpha = 0,
 // resume after SIGKILL, corrupt checkpoints, bad flags, divergence. Each task's test
 // instantiates them (INSTANTIATE_TEST_SUITE_P) and adds its data checks.
