@@ -363,15 +363,6 @@ std::string OptionValues::Label() const {
   return absl::StrJoin(parts, " ");
 }
 
-std::string OptionValues::NonDefaultText() const {
-  std::vector<std::string> parts;
-  for (const OptionDecl& d : schema_->decls()) {
-    const std::string& text = text_.at(d.name);
-    if (!IsDefault(d, text)) parts.push_back(absl::StrCat(d.name, "=", text));
-  }
-  return absl::StrJoin(parts, ",");
-}
-
 nlohmann::json OptionValues::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
   for (const OptionDecl& d : schema_->decls()) {

@@ -122,9 +122,6 @@ class OptionValues {
   std::string Tag() const;
   // The same options as "alpha=0.1 kernel=triangle", for labels.
   std::string Label() const;
-  // key=value,key=value of every option whose text differs from its default: what a
-  // task binary is given to reproduce these values.
-  std::string NonDefaultText() const;
   // name -> typed value, every option.
   nlohmann::json ToJson() const;
 
