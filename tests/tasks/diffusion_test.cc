@@ -11,7 +11,7 @@ INSTANTIATE_TEST_SUITE_P(Diffusion, TaskContract,
                                                       {"val_loss", "val_loss_t0", "val_loss_t9",
                                                        "frechet_distance", "train_loss"}}));
 
-constexpr char kClassifier[] = "fashion_mnist_features_v1.pt";
+constexpr char kClassifier[] = "fashion_mnist_features_v2.pt";
 constexpr char kBuilding[] = "building the Fashion-MNIST feature classifier";
 
 uint32_t BigEndian(const std::string& s, size_t at) {
