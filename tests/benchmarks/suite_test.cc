@@ -141,7 +141,7 @@ TEST(Suite, RunsEveryRunThenSkipsThemAndWritesTheReport) {
 
   std::vector<std::string> files;
   for (const auto& [task, metric] : std::vector<std::pair<std::string, std::string>>{
-           {"vit_classification", "test_accuracy"}, {"lm_pretrain", "val_loss"}}) {
+           {"vit_classification", "test_accuracy"}, {"lm_pretrain", "test_loss"}}) {
     for (const std::string tag : {"none", "window-a0.2"}) {
       const std::string rel = task + "/smoke/adamw-" + tag + "-steps20/seed0";
       const std::string dir = results + "/" + rel;
