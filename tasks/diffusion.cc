@@ -1,18 +1,25 @@
 // //tasks:diffusion: a class-conditional U-ViT trained as a DDPM (epsilon prediction,
 // cosine schedule, T = 1000, labels dropped with probability 0.1 for classifier-free
-// guidance) on Fashion-MNIST (Debian's dataset-fashion-mnist).
-// Primary metric: val_loss (min), the denoising loss on a fixed test subset at the fixed
-// timesteps t_k = floor((k + 0.5) T / 10) with noise drawn once from a generator of its
-// own (the same inputs in every run), also per bin as val_loss_t<k>. At the end only:
-// frechet_distance between DDIM samples and real test images on the features of a fixed
-// classifier (cached under --cache_dir), and <out>/samples.png, a grid of samples.
+// guidance) on Fashion-MNIST (Debian's dataset-fashion-mnist), evaluated, as the U-ViT
+// recipe does, on an exponential moving average of the weights (Schedule::weight_ema).
+// Primary and selection metric: val_loss_ema (min), the averaged weights' denoising loss
+// on the first validation images (the last 5000 training images, never trained on) at
+// the fixed timesteps t_k = floor((k + 0.5) T / 10) with noise drawn once from a
+// generator of its own (the same inputs in every run), also per bin as
+// val_loss_t<k>_ema; val_loss(_t<k>) are the raw weights'. At the end only:
+// test_loss(_ema) on the first test images, the same way; frechet_distance between DDIM samples of the averaged weights and the real
+// test images on the features of a fixed classifier (cached under --cache_dir), beside
+// frechet_floor (real validation images in place of the samples) and frechet_ceiling
+// (the untrained model's samples); and <out>/samples.png, a grid of the samples.
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <map>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "tasks/cache.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/diffusion.h"
@@ -21,6 +28,7 @@
 #include "tasks/generation/frechet.h"
 #include "tasks/generation/png.h"
 #include "tasks/models/uvit.h"
+#include "tasks/one_thread.h"
 #include "tasks/run_dir.h"
 #include "tasks/trainer.h"
 
@@ -33,16 +41,17 @@ constexpr int64_t kBins = 10;               // held-out timestep grid
 constexpr double kLabelDropout = 0.1;       // classifier-free guidance training
 constexpr uint64_t kValNoiseSeed = 271828;  // the held-out noise, whatever the run's seed
 constexpr uint64_t kProbeNoiseSeed = 314159;
+constexpr uint64_t kUntrainedSeed = 161803;  // the initialisation the Frechet ceiling samples
 constexpr int64_t kProbeTimestep = 500;
 constexpr int64_t kGridColumns = 10;        // one column per class
 
 struct Preset {
   models::UViTConfig model;
   int64_t batch;
-  int64_t val_examples;     // the first test images, for the held-out loss
-  int64_t probe_examples;   // the first test images, for depth.json
+  int64_t val_examples;     // the first validation (and, at the end, test) images
+  int64_t probe_examples;   // the first validation images, for depth.json
   int64_t fid_real;         // the first test images, the Frechet distance's reference
-  int64_t fid_samples;      // generated images (labels i mod 10)
+  int64_t fid_samples;      // generated images (labels i mod 10); as many real ones for the floor
   int64_t sampler_steps;    // DDIM steps (evenly spaced from t = 1)
   double guidance;          // eps = eps_c + w (eps_c - eps_u); 0: conditional only
   uint64_t sampler_seed;    // the starting noise of the samples
@@ -51,11 +60,10 @@ struct Preset {
 
 Preset MakePreset(const std::string& name) {
   Preset p;
-  p.model.depth = 6;  // 6 in-blocks + mid-block + 6 out-blocks (3 + 1 + 3 in smoke)
-  p.guidance = 0.4;   // the U-ViT code's default scale
   p.sampler_seed = 1;
+  p.fid_real = 10000;
   if (name == "smoke") {
-    p.model.depth = 3;
+    p.model.depth = 3;  // 3 in-blocks + mid-block + 3 out-blocks
     p.model.width = 32;
     p.model.heads = 2;
     p.batch = 8;
@@ -64,38 +72,67 @@ Preset MakePreset(const std::string& name) {
     p.fid_real = 200;
     p.fid_samples = 40;
     p.sampler_steps = 4;
+    p.guidance = 2.0;
     p.schedule = StepPlan(40, 20, 10, 10, 5);
+    p.schedule.weight_ema = 0.9;
   } else if (name == "quick") {
-    p.model.width = 64;
+    // Chosen by measurement (docs/diffusion.md): about 10 minutes on one core, samples in
+    // which the classes are recognisable.
+    p.model.depth = 3;
+    p.model.width = 96;
     p.model.heads = 4;
-    p.batch = 16;
+    p.batch = 48;
     p.val_examples = 250;
     p.probe_examples = 256;
-    p.fid_real = 10000;
-    p.fid_samples = 250;
-    p.sampler_steps = 10;
-    p.schedule = StepPlan(1200, 600, 200, 50, 100);
-  } else {  // paper: U-ViT-S/2-like (width 512, 13 blocks, 8 heads) for a GPU
+    p.fid_samples = 500;
+    p.sampler_steps = 25;
+    p.guidance = 2.0;
+    p.schedule = StepPlan(2400, 600, 200, 50, 100);
+    p.schedule.weight_ema = 0.999;
+  } else {  // paper: U-ViT-S/2-like (patch 2, width 512, 6 + 1 + 6 blocks) for a GPU
+    p.model.patch = 2;
+    p.model.depth = 6;
     p.model.width = 512;
     p.model.heads = 8;
     p.batch = 128;
-    p.val_examples = 10000;
+    p.val_examples = 5000;
     p.probe_examples = 256;
-    p.fid_real = 10000;
     p.fid_samples = 10000;
     p.sampler_steps = 50;
+    p.guidance = 2.0;
     p.schedule = StepPlan(100000, 5000, 5000, 100, 2500);
+    p.schedule.weight_ema = 0.9999;  // the U-ViT code's
   }
   p.schedule.clip = 1.0;
   p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.03}, {"muon", 0.03}};
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.02}};
+  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 2e-3}, {"muon", 0.02}};
   return p;
 }
+
+// A held-out denoising set: x_t of the given images for every timestep bin, with noise
+// from a generator of its own, so every run scores the same inputs.
+struct DenoisingSet {
+  DenoisingSet(const NoiseSchedule& schedule, const at::Tensor& images, const at::Tensor& labels)
+      : labels(labels) {
+    at::Generator noise_generator = at::make_generator<at::CPUGeneratorImpl>(kValNoiseSeed);
+    for (int64_t t : diffusion::EvalTimesteps(diffusion::kTimesteps, kBins)) {
+      at::Tensor eps = torch::randn(images.sizes(), noise_generator);
+      at::Tensor steps = torch::full({images.size(0)}, t, torch::kLong);
+      inputs.push_back(diffusion::AddNoise(schedule, images, steps, eps));
+      noise.push_back(eps);
+      timesteps.push_back(steps);
+    }
+  }
+  DenoisingSet() = default;
+
+  at::Tensor labels;
+  std::vector<at::Tensor> inputs, noise, timesteps;
+};
 
 class Diffusion : public Task {
  public:
   std::string name() const override { return "diffusion"; }
-  PrimaryMetric primary() const override { return {"val_loss", "min"}; }
+  PrimaryMetric primary() const override { return {"val_loss_ema", "min"}; }
   std::vector<std::string> chains() const override { return {"in_blocks", "out_blocks"}; }
 
   absl::Status Setup(const RunConfig& config) override {
@@ -106,8 +143,11 @@ class Diffusion : public Task {
     absl::StatusOr<data::ImageSet> test = data::LoadFashionMnist(false, dir);
     if (!test.ok()) return test.status();
     // Pixels in [-1, 1], as DDPMs model them.
-    train_images_ = train->images * 2 - 1;
-    train_labels_ = train->labels;
+    const data::TrainValSplit split = data::SplitOffValidation(*train);
+    train_images_ = split.train.images * 2 - 1;
+    train_labels_ = split.train.labels;
+    val_images_ = split.val.images * 2 - 1;
+    val_labels_ = split.val.labels;
     test_images_ = test->images * 2 - 1;
     test_labels_ = test->labels;
     seed_ = config.seed;
@@ -115,24 +155,20 @@ class Diffusion : public Task {
     device_ = torch::Device(config.device);
     schedule_ = diffusion::CosineSchedule(diffusion::kTimesteps);
 
-    // The held-out inputs: x_t for every bin, the same in every run.
+    const int64_t n = preset_.val_examples;
+    val_ = DenoisingSet(schedule_, val_images_.slice(0, 0, n), val_labels_.slice(0, 0, n));
+    test_ = DenoisingSet(schedule_, test_images_.slice(0, 0, n), test_labels_.slice(0, 0, n));
     {
-      at::Generator noise = at::make_generator<at::CPUGeneratorImpl>(kValNoiseSeed);
-      const at::Tensor x0 = test_images_.slice(0, 0, preset_.val_examples);
-      for (int64_t t : diffusion::EvalTimesteps(diffusion::kTimesteps, kBins)) {
-        at::Tensor eps = torch::randn(x0.sizes(), noise);
-        at::Tensor steps = torch::full({x0.size(0)}, t, torch::kLong);
-        val_inputs_.push_back(diffusion::AddNoise(schedule_, x0, steps, eps));
-        val_noise_.push_back(eps);
-        val_steps_.push_back(steps);
-      }
-      at::Tensor probe = test_images_.slice(0, 0, preset_.probe_examples);
+      at::Tensor probe = val_images_.slice(0, 0, preset_.probe_examples);
       at::Generator probe_noise = at::make_generator<at::CPUGeneratorImpl>(kProbeNoiseSeed);
       probe_steps_ = torch::full({probe.size(0)}, kProbeTimestep, torch::kLong);
       probe_inputs_ = diffusion::AddNoise(schedule_, probe, probe_steps_,
                                           torch::randn(probe.sizes(), probe_noise));
     }
     if (absl::Status s = LoadFeatureClassifier(config.cache_dir); !s.ok()) return s;
+    frechet_floor_ = diffusion::FrechetDistance(
+        real_stats_, FeatureStats(val_images_.slice(0, 0, preset_.fid_samples)));
+    if (absl::Status s = LoadFrechetCeiling(config.cache_dir); !s.ok()) return s;
 
     model_ = models::UViT(preset_.model);
     model_->to(device_);
@@ -148,10 +184,10 @@ class Diffusion : public Task {
             {"heads", m.heads}, {"patch", m.patch}, {"batch", preset_.batch},
             {"timesteps", diffusion::kTimesteps}, {"schedule", "cosine"},
             {"label_dropout", kLabelDropout}, {"val_examples", preset_.val_examples},
-            {"val_bins", kBins}, {"fid_real", preset_.fid_real},
-            {"fid_samples", preset_.fid_samples}, {"sampler", "ddim-eta0-leading"},
-            {"sampler_steps", preset_.sampler_steps}, {"guidance", preset_.guidance},
-            {"sampler_seed", preset_.sampler_seed},
+            {"val_split", "last 5000 training images"}, {"val_bins", kBins},
+            {"fid_real", preset_.fid_real}, {"fid_samples", preset_.fid_samples},
+            {"sampler", "ddim-eta0-leading"}, {"sampler_steps", preset_.sampler_steps},
+            {"guidance", preset_.guidance}, {"sampler_seed", preset_.sampler_seed},
             {"feature_classifier", diffusion::kFeatureClassifierName}};
   }
 
@@ -170,46 +206,63 @@ class Diffusion : public Task {
     return torch::mse_loss(predicted, eps.to(device_));
   }
 
+  // The raw weights: the held-out losses only.
   std::map<std::string, nlohmann::json> Evaluate(bool final) override {
-    nlohmann::json val = nlohmann::json::object();
-    const at::Tensor labels = test_labels_.slice(0, 0, preset_.val_examples);
-    double total = 0.0;
-    for (int64_t k = 0; k < kBins; ++k) {
-      double sum = 0.0;  // squared error summed over the bin's examples and pixels
-      const int64_t n = val_inputs_[k].size(0);
-      for (int64_t start = 0; start < n; start += kEvalBatch) {
-        const int64_t end = std::min(n, start + kEvalBatch);
-        at::Tensor predicted = model_->forward(val_inputs_[k].slice(0, start, end).to(device_),
-                                               val_steps_[k].slice(0, start, end).to(device_),
-                                               labels.slice(0, start, end).to(device_));
-        sum += torch::mse_loss(predicted, val_noise_[k].slice(0, start, end).to(device_),
-                               at::Reduction::Sum)
-                   .item<double>();
-      }
-      const double loss = sum / static_cast<double>(val_inputs_[k].numel());
-      val[absl::StrCat("val_loss_t", k)] = loss;
-      total += loss;
-    }
-    val["val_loss"] = total / kBins;
-    if (final) {
-      const at::Tensor samples = Sample();
-      val["frechet_distance"] = diffusion::FrechetDistance(real_stats_, FeatureStats(samples));
-      // A c10::Error, which the trainer records as a failed run.
-      const absl::Status s = WriteGrid(samples);
-      TORCH_CHECK(s.ok(), "writing ", out_, "/samples.png: ", s.message());
-    }
-    return {{"val", val}};
+    std::map<std::string, nlohmann::json> metrics = {{"val", DenoisingLosses(val_, "val", "")}};
+    if (final) metrics["test"] = DenoisingLosses(test_, "test", "");
+    return metrics;
+  }
+
+  // The averaged weights: the held-out losses, and at the end the samples.
+  std::map<std::string, nlohmann::json> EvaluateAveraged(bool final) override {
+    std::map<std::string, nlohmann::json> metrics = {{"val", DenoisingLosses(val_, "val", "_ema")}};
+    if (!final) return metrics;
+    nlohmann::json& test = metrics["test"] = DenoisingLosses(test_, "test", "_ema");
+    const at::Tensor samples = Sample(*model_);
+    test["frechet_distance"] = diffusion::FrechetDistance(real_stats_, FeatureStats(samples));
+    test["frechet_floor"] = frechet_floor_;
+    test["frechet_ceiling"] = frechet_ceiling_;
+    // A c10::Error, which the trainer records as a failed run.
+    const absl::Status s = WriteGrid(samples);
+    TORCH_CHECK(s.ok(), "writing ", out_, "/samples.png: ", s.message());
+    return metrics;
   }
 
   std::map<std::string, ChainTrace> ProbeDepth() override {
     std::map<std::string, ChainTrace> traces;
     model_->forward(probe_inputs_.to(device_), probe_steps_.to(device_),
-                    test_labels_.slice(0, 0, preset_.probe_examples).to(device_), &traces);
+                    val_labels_.slice(0, 0, preset_.probe_examples).to(device_), &traces);
     return traces;
   }
 
  private:
   static constexpr int64_t kEvalBatch = 500;
+
+  // <prefix>_loss_t<k><suffix> per timestep bin (the squared error's mean over the bin's
+  // examples and pixels) and <prefix>_loss<suffix>, their mean.
+  nlohmann::json DenoisingLosses(const DenoisingSet& set, const std::string& prefix,
+                                 const std::string& suffix) {
+    nlohmann::json losses = nlohmann::json::object();
+    double total = 0.0;
+    for (int64_t k = 0; k < kBins; ++k) {
+      double sum = 0.0;
+      const int64_t n = set.inputs[k].size(0);
+      for (int64_t start = 0; start < n; start += kEvalBatch) {
+        const int64_t end = std::min(n, start + kEvalBatch);
+        at::Tensor predicted = model_->forward(set.inputs[k].slice(0, start, end).to(device_),
+                                               set.timesteps[k].slice(0, start, end).to(device_),
+                                               set.labels.slice(0, start, end).to(device_));
+        sum += torch::mse_loss(predicted, set.noise[k].slice(0, start, end).to(device_),
+                               at::Reduction::Sum)
+                   .item<double>();
+      }
+      const double loss = sum / static_cast<double>(set.inputs[k].numel());
+      losses[absl::StrCat(prefix, "_loss_t", k, suffix)] = loss;
+      total += loss;
+    }
+    losses[absl::StrCat(prefix, "_loss", suffix)] = total / kBins;
+    return losses;
+  }
 
   absl::Status LoadFeatureClassifier(const std::string& cache_dir) {
     absl::StatusOr<std::string> bytes = CachedBytes(
@@ -225,7 +278,7 @@ class Diffusion : public Task {
           }
           return built;
         },
-        [](const std::string& warning) { std::fprintf(stderr, "warning: %s\n", warning.c_str()); });
+        Warn);
     if (!bytes.ok()) return bytes.status();
     absl::StatusOr<diffusion::FeatureNet> net = diffusion::LoadFeatureClassifier(*bytes);
     if (!net.ok()) {
@@ -239,8 +292,43 @@ class Diffusion : public Task {
     return absl::OkStatus();
   }
 
+  // The Frechet distance of an untrained model's samples (fixed initialisation, the
+  // preset's sampler): computed once per preset configuration, on one thread, and cached
+  // next to the classifier.
+  absl::Status LoadFrechetCeiling(const std::string& cache_dir) {
+    const std::string key = Describe().dump();
+    const std::string name = absl::StrFormat("diffusion/frechet_ceiling_%08x.txt", Crc32(key));
+    absl::StatusOr<std::string> text = CachedBytes(
+        cache_dir, name,
+        [&]() -> absl::StatusOr<std::string> {
+          std::fprintf(stderr, "sampling an untrained model for the Frechet ceiling %s/%s (once)\n",
+                       cache_dir.c_str(), name.c_str());
+          OneThread one_thread;
+          torch::NoGradGuard no_grad;
+          at::Generator global = at::detail::getDefaultCPUGenerator();
+          const at::Tensor state = global.get_state();
+          torch::manual_seed(kUntrainedSeed);
+          models::UViT untrained(preset_.model);
+          global.set_state(state);  // the run's own draws must not depend on the cache
+          untrained->eval();
+          const double ceiling =
+              diffusion::FrechetDistance(real_stats_, FeatureStats(Sample(*untrained)));
+          return absl::StrFormat("%.17g\n", ceiling);
+        },
+        Warn);
+    if (!text.ok()) return text.status();
+    if (!absl::SimpleAtod(*text, &frechet_ceiling_)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(cache_dir, "/", name, " does not hold a number; delete it to rebuild it"));
+    }
+    return absl::OkStatus();
+  }
+
+  static void Warn(const std::string& warning) { std::fprintf(stderr, "warning: %s\n", warning.c_str()); }
+
   // The classifier's features of images in [-1, 1] (on the CPU), as Gaussian statistics.
   diffusion::GaussianStats FeatureStats(const at::Tensor& images) {
+    torch::NoGradGuard no_grad;
     std::vector<at::Tensor> features;
     for (int64_t start = 0; start < images.size(0); start += 1000) {
       features.push_back(classifier_->features(images.slice(0, start, start + 1000).to(torch::kCPU)));
@@ -248,26 +336,27 @@ class Diffusion : public Task {
     return diffusion::FeatureStats(torch::cat(features));
   }
 
-  // fid_samples images, labels i mod 10, from the preset's fixed starting noise.
-  at::Tensor Sample() {
+  // fid_samples images of `model`, labels i mod 10, from the preset's fixed starting noise.
+  at::Tensor Sample(models::UViTImpl& model) {
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(preset_.sampler_seed);
     const int64_t n = preset_.fid_samples, classes = preset_.model.classes;
     at::Tensor noise = torch::randn({n, 1, 28, 28}, generator);
     at::Tensor labels = torch::arange(n, torch::kLong).remainder(classes);
+    const torch::Device device = model.parameters().front().device();
     std::vector<at::Tensor> out;
     for (int64_t start = 0; start < n; start += kEvalBatch) {
       const int64_t end = std::min(n, start + kEvalBatch), m = end - start;
-      at::Tensor y = labels.slice(0, start, end).to(device_);
+      at::Tensor y = labels.slice(0, start, end).to(device);
       at::Tensor unlabelled = torch::full({m}, classes, y.options());
       diffusion::NoisePredictor predict = [&](const at::Tensor& x, const at::Tensor& t) {
-        if (preset_.guidance == 0.0) return model_->forward(x, t, y);
+        if (preset_.guidance == 0.0) return model.forward(x, t, y);
         // Conditional and unconditional predictions in one pass.
-        at::Tensor both = model_->forward(torch::cat({x, x}), torch::cat({t, t}),
-                                          torch::cat({y, unlabelled}));
+        at::Tensor both = model.forward(torch::cat({x, x}), torch::cat({t, t}),
+                                        torch::cat({y, unlabelled}));
         at::Tensor cond = both.slice(0, 0, m), uncond = both.slice(0, m);
         return cond + preset_.guidance * (cond - uncond);
       };
-      out.push_back(diffusion::DdimSample(schedule_, predict, noise.slice(0, start, end).to(device_),
+      out.push_back(diffusion::DdimSample(schedule_, predict, noise.slice(0, start, end).to(device),
                                           preset_.sampler_steps)
                         .to(torch::kCPU));
     }
@@ -297,9 +386,10 @@ class Diffusion : public Task {
   models::UViT model_{nullptr};
   diffusion::FeatureNet classifier_{nullptr};
   diffusion::GaussianStats real_stats_;
+  double frechet_floor_ = 0.0, frechet_ceiling_ = 0.0;
   NoiseSchedule schedule_;
-  at::Tensor train_images_, train_labels_, test_images_, test_labels_;
-  std::vector<at::Tensor> val_inputs_, val_noise_, val_steps_;
+  at::Tensor train_images_, train_labels_, val_images_, val_labels_, test_images_, test_labels_;
+  DenoisingSet val_, test_;
   at::Tensor probe_inputs_, probe_steps_;
   int64_t seed_ = 0;
   std::string out_;

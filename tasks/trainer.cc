@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <torch/torch.h>
 
@@ -18,6 +19,7 @@
 #include "tasks/blas.h"
 #include "tasks/checkpoint.h"
 #include "tasks/run_dir.h"
+#include "tasks/weight_ema.h"
 
 namespace gs::tasks {
 namespace {
@@ -76,6 +78,24 @@ class DepthLog {
   std::string path_, task_;
   nlohmann::json records_ = nlohmann::json::array();
 };
+
+// Task::EvaluateAveraged under the averaged weights, merged into `evaluation`.
+void AddAveragedWeightsMetrics(Task& task, WeightEma& ema, bool final,
+                               std::map<std::string, nlohmann::json>& evaluation) {
+  std::map<std::string, nlohmann::json> averaged;
+  {
+    WeightEma::Swapped swapped(ema);
+    averaged = task.EvaluateAveraged(final);
+  }
+  for (auto& [split, values] : averaged) {
+    nlohmann::json& merged = evaluation[split];
+    if (merged.is_null()) merged = nlohmann::json::object();
+    for (auto& [name, value] : values.items()) {
+      TORCH_CHECK(!merged.contains(name), task.name(), ": EvaluateAveraged repeats the metric ", name);
+      merged[name] = value;
+    }
+  }
+}
 
 class Run {
  public:
@@ -160,6 +180,7 @@ int Run::Main() {
                           {"weight_decay", weight_decay},
                           {"warmup", schedule.warmup},
                           {"clip", schedule.clip},
+                          {"weight_ema", schedule.weight_ema},
                           {"task", task_.Describe()}};
 
   std::error_code error;
@@ -224,6 +245,9 @@ int Run::Main() {
   // Every option the base optimizer runs with, the preset's lr and weight decay included.
   run_["optimizer"]["options"] = opt.base().option_values().ToJson();
 
+  std::optional<WeightEma> ema;
+  if (schedule.weight_ema > 0) ema.emplace(model, schedule.weight_ema);
+
   // Resume from the newest good checkpoint.
   Checkpointer checkpointer(config_.out + "/checkpoint");
   MetricsLog metrics(config_.out + "/metrics.jsonl");
@@ -238,6 +262,11 @@ int Run::Main() {
         archive.read("optimizer", optimizer_archive);
         model.load(model_archive);
         if (absl::Status s = opt.load(optimizer_archive); !s.ok()) return s;
+        if (ema) {
+          torch::serialize::InputArchive ema_archive;
+          archive.read("weight_ema", ema_archive);
+          if (absl::Status s = ema->load(ema_archive); !s.ok()) return s;
+        }
         at::Tensor rng;
         archive.read("rng", rng);
         at::Generator generator = at::detail::getDefaultCPUGenerator();
@@ -287,6 +316,7 @@ int Run::Main() {
       loss.backward();
       if (schedule.clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), schedule.clip);
       opt.step();
+      if (ema) ema->Update();
       step_seconds_ += std::chrono::duration<double>(Clock::now() - step_start).count();
       ++timed_steps_;
       loss_sum += value;
@@ -312,7 +342,9 @@ int Run::Main() {
       if (done % eval_every == 0 || last) {
         torch::NoGradGuard no_grad;
         model.eval();
-        for (auto& [split, values] : task_.Evaluate(last)) {
+        std::map<std::string, nlohmann::json> evaluation = task_.Evaluate(last);
+        if (ema) AddAveragedWeightsMetrics(task_, *ema, last, evaluation);
+        for (auto& [split, values] : evaluation) {
           nlohmann::json line = {{"step", done}, {"split", split}};
           line.update(values);
           line["time_s"] = time_s;
@@ -344,6 +376,11 @@ int Run::Main() {
           opt.save(optimizer_archive);
           archive.write("model", model_archive);
           archive.write("optimizer", optimizer_archive);
+          if (ema) {
+            torch::serialize::OutputArchive ema_archive;
+            ema->save(ema_archive);
+            archive.write("weight_ema", ema_archive);
+          }
           archive.write("rng", at::detail::getDefaultCPUGenerator().get_state(), true);
           archive.write("loss_sum", c10::IValue(loss_sum));
           archive.write("loss_count", c10::IValue(loss_count));

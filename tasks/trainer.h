@@ -43,6 +43,10 @@ struct Schedule {
   // Weight decay per base optimizer, as each defines it: decoupled for AdamW and Muon,
   // an L2 term in the gradient for SGD (so a much smaller number). Others get 0.
   std::map<std::string, double> weight_decay;
+  // Decay of an exponential moving average of the weights (tasks/weight_ema.h), updated
+  // after every optimizer step (so after smoothing); 0: none. With one, every evaluation
+  // also calls Task::EvaluateAveraged with the averages in the model.
+  double weight_ema = 0.0;
 };
 
 // A preset's step counts: total steps, evaluation, checkpoint and logging intervals,
@@ -100,8 +104,14 @@ class Task {
   // lines of metrics.jsonl and the last ones into run.json's final.
   virtual std::map<std::string, double> StepStats() { return {}; }
 
-  // Metrics by split ("val", "test"), each a flat object of numbers.
+  // Metrics by split ("val", "test"), each a flat object of numbers; `final` at the
+  // end of training only (the place for costly metrics such as samples).
   virtual std::map<std::string, nlohmann::json> Evaluate(bool final) = 0;
+
+  // The same for the weights' moving average (Schedule::weight_ema), whose values the
+  // model's parameters hold during the call; names must differ from Evaluate's (by
+  // convention they contain `ema`). Called right after Evaluate.
+  virtual std::map<std::string, nlohmann::json> EvaluateAveraged(bool final) { return {}; }
 
   // The residual streams of every chain's blocks on a fixed probe batch (the same inputs
   // in every run of a preset), for depth.json; called under NoGradGuard in eval mode.

@@ -107,4 +107,10 @@ absl::StatusOr<ImageSet> LoadFashionMnist(bool train, const std::string& dir) {
   return set;
 }
 
+TrainValSplit SplitOffValidation(const ImageSet& train) {
+  const int64_t n = train.images.size(0), cut = n - kFashionMnistValImages;
+  return {{train.images.slice(0, 0, cut), train.labels.slice(0, 0, cut)},
+          {train.images.slice(0, cut, n), train.labels.slice(0, cut, n)}};
+}
+
 }  // namespace gs::data

@@ -22,6 +22,15 @@ struct ImageSet {
 // package; a truncated or corrupt file is InvalidArgument naming the file.
 absl::StatusOr<ImageSet> LoadFashionMnist(bool train, const std::string& dir = kFashionMnistDir);
 
+// The validation split every Fashion-MNIST task selects on: the last 5000 of the 60000
+// training images, never trained on; the test set is only reported.
+inline constexpr int64_t kFashionMnistValImages = 5000;
+struct TrainValSplit {
+  ImageSet train;  // the first 55000
+  ImageSet val;    // the last 5000
+};
+TrainValSplit SplitOffValidation(const ImageSet& train);
+
 }  // namespace gs::data
 
 #endif  // GS_TASKS_DATA_FASHION_MNIST_H_

@@ -6,31 +6,14 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
-#include "tasks/blas.h"
+#include "tasks/one_thread.h"
 
 namespace gs::diffusion {
 namespace {
 
 constexpr uint64_t kSeed = 20240901;
-constexpr int64_t kSteps = 300, kBatch = 64;
+constexpr int64_t kSteps = 1500, kBatch = 64;
 constexpr double kLr = 2e-3;
-
-// Runs with one intra-op thread (LibTorch's and OpenBLAS's), so the trained bytes do not
-// depend on the --threads of the run that happens to build the cache.
-class OneThread {
- public:
-  OneThread() : torch_threads_(at::get_num_threads()), blas_threads_(tasks::BlasThreads()) {
-    at::set_num_threads(1);
-    if (blas_threads_ > 0) tasks::SetBlasThreads(1);
-  }
-  ~OneThread() {
-    at::set_num_threads(torch_threads_);
-    if (blas_threads_ > 0) tasks::SetBlasThreads(blas_threads_);
-  }
-
- private:
-  int torch_threads_, blas_threads_;
-};
 
 // A new FeatureNet whose construction leaves the global generator as it was (its
 // default initialisation draws from it; the run's own draws must not depend on whether
@@ -46,14 +29,14 @@ FeatureNet NewNet() {
 }  // namespace
 
 FeatureNetImpl::FeatureNetImpl()
-    : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).padding(1)))),
-      conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 16, 3).padding(1)))),
-      fc(register_module("fc", torch::nn::Linear(16 * 7 * 7, kFeatureDim))),
+    : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 3).padding(1)))),
+      conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).padding(1)))),
+      fc(register_module("fc", torch::nn::Linear(32 * 7 * 7, kFeatureDim))),
       head(register_module("head", torch::nn::Linear(kFeatureDim, 10))) {}
 
 at::Tensor FeatureNetImpl::features(const at::Tensor& images) {
-  at::Tensor x = torch::max_pool2d(torch::relu(conv1(images)), 2);   // [B, 8, 14, 14]
-  x = torch::max_pool2d(torch::relu(conv2(x)), 2);                    // [B, 16, 7, 7]
+  at::Tensor x = torch::max_pool2d(torch::relu(conv1(images)), 2);   // [B, 16, 14, 14]
+  x = torch::max_pool2d(torch::relu(conv2(x)), 2);                    // [B, 32, 7, 7]
   return torch::relu(fc(x.flatten(1)));
 }
 
@@ -63,7 +46,8 @@ absl::StatusOr<std::string> TrainFeatureClassifier(const at::Tensor& images, con
                                                    const at::Tensor& test_images,
                                                    const at::Tensor& test_labels,
                                                    double* test_accuracy) {
-  OneThread one_thread;
+  // Its bytes must not depend on the --threads of the run that happens to build it.
+  tasks::OneThread one_thread;
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(kSeed);
   FeatureNet net = NewNet();
   {

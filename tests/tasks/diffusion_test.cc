@@ -1,18 +1,23 @@
-// //tasks:diffusion: the run contract; the held-out loss per timestep bin and its mean;
-// the sample grid as a valid PNG; the feature classifier's cache reused when intact,
-// rebuilt (to the same bytes) when corrupt; an unusable --cache_dir.
+// //tasks:diffusion: the run contract (its resume test covers the weight EMA: the
+// primary metric is the averaged weights'); the held-out loss per timestep bin and its
+// mean, for the raw and the averaged weights; the Frechet floor and ceiling; the sample
+// grid as a valid PNG; the feature classifier's cache reused when intact, rebuilt (to the
+// same bytes) when corrupt; an unusable --cache_dir.
 #include "tests/tasks/task_contract.h"
 
 namespace gs::testing {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Diffusion, TaskContract,
-                         ::testing::Values(TaskParams{"diffusion", "val_loss", "min",
-                                                      {"val_loss", "val_loss_t0", "val_loss_t9",
-                                                       "frechet_distance", "train_loss"}}));
+                         ::testing::Values(TaskParams{
+                             "diffusion", "val_loss_ema", "min",
+                             {"val_loss", "val_loss_ema", "val_loss_t0_ema", "val_loss_t9",
+                              "test_loss", "test_loss_ema", "frechet_distance", "frechet_floor",
+                              "frechet_ceiling", "train_loss"}}));
 
-constexpr char kClassifier[] = "fashion_mnist_features_v1.pt";
+constexpr char kClassifier[] = "fashion_mnist_features_v2.pt";
 constexpr char kBuilding[] = "building the Fashion-MNIST feature classifier";
+constexpr char kCeiling[] = "sampling an untrained model for the Frechet ceiling";
 
 uint32_t BigEndian(const std::string& s, size_t at) {
   uint32_t v = 0;
@@ -34,19 +39,30 @@ TEST(DiffusionRun, HeldOutLossPerBinSamplesPngAndClassifierCache) {
   ASSERT_TRUE(fs::exists(file));
   const std::string built = ReadText(file);
 
-  // val_loss is the mean of the ten bins; the Frechet distance comes with the final line.
+  EXPECT_THAT(first.stderr_text, HasSubstr(kCeiling));
+
+  // Each loss is the mean of its ten bins, for the raw weights and for their average
+  // (which after one step from a fresh model is close to but not the raw weights).
   const nlohmann::json final = ReadJson(TempDir("first") + "/run.json")["final"];
-  double sum = 0.0;
-  for (int k = 0; k < 10; ++k) {
-    const std::string key = "val_loss_t" + std::to_string(k);
-    ASSERT_TRUE(final.contains(key)) << key;
-    const double bin = final[key].get<double>();
-    EXPECT_GT(bin, 0.1) << key;  // one step from a fresh model: near the noise's variance 1
-    EXPECT_LT(bin, 3.0) << key;
-    sum += bin;
+  for (const std::string split : {"val", "test"}) {
+    for (const std::string suffix : {"", "_ema"}) {
+      double sum = 0.0;
+      for (int k = 0; k < 10; ++k) {
+        const std::string key = split + "_loss_t" + std::to_string(k) + suffix;
+        ASSERT_TRUE(final.contains(key)) << key;
+        const double bin = final[key].get<double>();
+        EXPECT_GT(bin, 0.1) << key;  // near the noise's variance 1
+        EXPECT_LT(bin, 3.0) << key;
+        sum += bin;
+      }
+      EXPECT_NEAR(final[split + "_loss" + suffix].get<double>(), sum / 10, 1e-12) << split << suffix;
+    }
   }
-  EXPECT_NEAR(final["val_loss"].get<double>(), sum / 10, 1e-12);
-  EXPECT_GT(final["frechet_distance"].get<double>(), 0.0);
+  EXPECT_NE(final["val_loss"], final["val_loss_ema"]);
+  // Real images against real ones sit far below an untrained model's samples.
+  EXPECT_GT(final["frechet_floor"].get<double>(), 0.0);
+  EXPECT_GT(final["frechet_ceiling"].get<double>(), 4 * final["frechet_floor"].get<double>());
+  EXPECT_GT(final["frechet_distance"].get<double>(), final["frechet_floor"].get<double>());
 
   // The grid: 40 samples in 10 columns of 28 + 2 pixels, plus a 2-pixel border.
   const std::string png = ReadText(TempDir("first") + "/samples.png");
@@ -62,6 +78,7 @@ TEST(DiffusionRun, HeldOutLossPerBinSamplesPngAndClassifierCache) {
   Result second = OneStep("second", cache);
   ASSERT_EQ(second.exit_code, 0) << second.stderr_text;
   EXPECT_THAT(second.stderr_text, ::testing::Not(HasSubstr(kBuilding)));
+  EXPECT_THAT(second.stderr_text, ::testing::Not(HasSubstr(kCeiling)));
   EXPECT_EQ(fs::last_write_time(file), written);
   EXPECT_EQ(ReadJson(TempDir("second") + "/run.json")["final"], final);
 
