@@ -1,7 +1,7 @@
 // //tasks:vit_classification: a ViT classifying Fashion-MNIST (Debian's
 // dataset-fashion-mnist). The last 5000 training images are held out as `val` and never
-// trained on: hyperparameters are selected on val_accuracy (max), and the test set is
-// only reported. Primary metric: test accuracy (max); also test loss, val loss.
+// trained on (data::SplitOffValidation, as the diffusion task does): hyperparameters are
+// selected on val_accuracy (max), and the test set is only reported. Primary metric: test accuracy (max); also test loss, val loss.
 #include <torch/torch.h>
 
 #include <map>
@@ -20,7 +20,9 @@ struct Preset {
   models::ViTConfig model;
   int64_t batch;
   int64_t test_examples;  // evaluated examples of the 10000 (all for quick and paper)
-  int64_t val_examples;   // evaluated examples of the held-out kValImages (all for quick and paper)
+  // Evaluated examples of the validation split (data::SplitOffValidation's last 5000
+  // training images; all for quick and paper).
+  int64_t val_examples;
   Schedule schedule;
 };
 
@@ -61,9 +63,6 @@ Preset MakePreset(const std::string& name) {
 }
 
 constexpr int64_t kProbeImages = 512;
-// The validation split: the last images of the training set, the same in every preset
-// (a preset evaluates the first val_examples of them).
-constexpr int64_t kValImages = 5000;
 
 class VitClassification : public Task {
  public:
@@ -78,22 +77,19 @@ class VitClassification : public Task {
     if (!train.ok()) return train.status();
     absl::StatusOr<data::ImageSet> test = data::LoadFashionMnist(false, dir);
     if (!test.ok()) return test.status();
-    const int64_t n = train->images.size(0);
-    if (n <= kValImages) {
+    if (const int64_t n = train->images.size(0); n <= data::kFashionMnistValImages) {
       return absl::InvalidArgumentError(absl::StrCat(
-          dir, ": the training set has ", n, " images; more than ", kValImages,
-          " are needed (the last ", kValImages, " are the validation split)"));
+          dir, ": the training set has ", n, " images; more than ", data::kFashionMnistValImages,
+          " are needed (the last of them are the validation split)"));
     }
+    const data::TrainValSplit split = data::SplitOffValidation(*train);
     // Normalise with the statistics of the images trained on.
-    const at::Tensor trained = train->images.slice(0, 0, n - kValImages);
-    const double mean = trained.mean().item<double>();
-    const double std = trained.std().item<double>();
-    train_images_ = trained.sub(mean).div_(std);
-    train_labels_ = train->labels.slice(0, 0, n - kValImages);
-    val_images_ = train->images.slice(0, n - kValImages, n - kValImages + preset_.val_examples)
-                      .sub(mean)
-                      .div_(std);
-    val_labels_ = train->labels.slice(0, n - kValImages, n - kValImages + preset_.val_examples);
+    const double mean = split.train.images.mean().item<double>();
+    const double std = split.train.images.std().item<double>();
+    train_images_ = split.train.images.sub(mean).div_(std);
+    train_labels_ = split.train.labels;
+    val_images_ = split.val.images.slice(0, 0, preset_.val_examples).sub(mean).div_(std);
+    val_labels_ = split.val.labels.slice(0, 0, preset_.val_examples);
     test_images_ = test->images.slice(0, 0, preset_.test_examples).sub(mean).div_(std);
     test_labels_ = test->labels.slice(0, 0, preset_.test_examples);
     seed_ = config.seed;
