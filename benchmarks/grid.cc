@@ -295,7 +295,8 @@ absl::StatusOr<Parser::Tune> Parser::ParseTune(const At& experiment,
   Tune t;
   GS_ASSIGN_OR_RETURN(std::vector<At> items, List(tune, "lr_scale"));
   for (const At& v : items) {
-    GS_ASSIGN_OR_RETURN(double scale, Number(v, 0.0, std::numeric_limits<double>::infinity(), true));
+    GS_ASSIGN_OR_RETURN(double scale,
+                        Number(v, 0.0, std::numeric_limits<double>::infinity(), true));
     for (const auto& [other, text] : t.scales) {
       if (other == scale) {
         return Error(v.where, absl::StrCat("lr_scale ", v.value->dump(), " is given twice"));
@@ -346,7 +347,9 @@ absl::StatusOr<Parser::Tune> Parser::ParseTune(const At& experiment,
                                        "of the smoothed entries"));
     }
     for (const auto& [other, values] : t.options) {
-      if (other == option) return Error(where, absl::StrCat("option '", option, "' is swept twice"));
+      if (other == option) {
+        return Error(where, absl::StrCat("option '", option, "' is swept twice"));
+      }
     }
     GS_ASSIGN_OR_RETURN(items, List(tune, key));
     std::vector<std::string> texts;
@@ -411,7 +414,9 @@ absl::StatusOr<TunedArm> Parser::MakeArm(const std::string& task, const std::str
     if (has_baseline) arm.baseline = absl::StrCat(prefix, "none", flags);
   } else {
     arm.name = absl::StrCat(prefix, "none", flags);
-    if (settings.size() > 1) scales = SpreadScales(tune.scales, settings.size() * tune.scales.size());
+    if (settings.size() > 1) {
+      scales = SpreadScales(tune.scales, settings.size() * tune.scales.size());
+    }
     settings = {{}};
   }
   // lr_scale follows lr in the flags, as in kFlagKeys.

@@ -189,7 +189,9 @@ int Main(int argc, char** argv) {
     }
     planned += arm.Trials().size() + arm.evaluation_seeds.size();
     for (size_t c = 0; c < arm.candidates.size() && !evaluation_matches; ++c) {
-      for (int64_t seed : arm.evaluation_seeds) evaluation_matches |= Matches(arm.Evaluation(c, seed), filter);
+      for (int64_t seed : arm.evaluation_seeds) {
+        evaluation_matches |= Matches(arm.Evaluation(c, seed), filter);
+      }
     }
   }
   if (runs.empty() && !evaluation_matches) {
@@ -232,7 +234,8 @@ int Main(int argc, char** argv) {
   options.task_binary = task_binary;
   const bool tuned = !grid->tuned.empty();
   if (tuned) {
-    std::fprintf(stderr, "suite: stage 1 of 2: %zu untuned runs and tuning trials of %zu tuned arms\n",
+    std::fprintf(stderr,
+                 "suite: stage 1 of 2: %zu untuned runs and tuning trials of %zu tuned arms\n",
                  runs.size(), grid->tuned.size());
   }
   SuiteResult result = RunAll(runs, options);

@@ -18,7 +18,8 @@ std::pair<std::string, std::string> SelectionMetric(const json& run) {
   for (const char* key : {"selection_metric", "primary_metric"}) {
     if (!run.contains(key) || !run[key].is_object()) continue;
     const json name = run[key].value("name", json()), goal = run[key].value("goal", json());
-    if (name.is_string() && goal.is_string()) return {name.get<std::string>(), goal.get<std::string>()};
+    if (name.is_string() && goal.is_string())
+      return {name.get<std::string>(), goal.get<std::string>()};
   }
   return {"", ""};
 }
@@ -113,7 +114,9 @@ nlohmann::json TuningJson(const TunedArm& arm, const ArmChoice& choice) {
     const CandidateOutcome& out = choice.candidates.at(c);
     json trials = json::array();
     for (const TrialOutcome& t : out.trials) {
-      trials.push_back({{"seed", t.seed}, {"dir", t.dir}, {"status", t.status},
+      trials.push_back({{"seed", t.seed},
+                        {"dir", t.dir},
+                        {"status", t.status},
                         {"value", OptionalNumber(t.value)}});
     }
     candidates.push_back({{"name", candidate.name},
@@ -130,7 +133,8 @@ nlohmann::json TuningJson(const TunedArm& arm, const ArmChoice& choice) {
               {"lr_scale", c.lr_scale},
               {"options", c.options},
               {"value", OptionalNumber(choice.candidates[choice.chosen].value)}};
-    for (int64_t seed : arm.evaluation_seeds) evaluation.push_back(arm.Evaluation(choice.chosen, seed).dir);
+    for (int64_t seed : arm.evaluation_seeds)
+      evaluation.push_back(arm.Evaluation(choice.chosen, seed).dir);
   }
   return {{"arm", arm.name},
           {"task", arm.task},
@@ -165,13 +169,16 @@ std::string ChoiceText(const TunedArm& arm, const ArmChoice& choice) {
   switch (choice.state) {
     case ArmState::kChosen: {
       const CandidateOutcome& best = choice.candidates[choice.chosen];
-      return absl::StrFormat("%s: chose %s (%s %.6g, mean over %d tuning seed(s)); %d evaluation runs",
-                             arm.name, arm.candidates[choice.chosen].name, choice.metric,
-                             *best.value, best.trials.size(), arm.evaluation_seeds.size());
+      return absl::StrFormat(
+          "%s: chose %s (%s %.6g, mean over %d tuning seed(s)); %d evaluation runs", arm.name,
+          arm.candidates[choice.chosen].name, choice.metric, *best.value, best.trials.size(),
+          arm.evaluation_seeds.size());
     }
     case ArmState::kNoneEligible:
-      return absl::StrCat(arm.name, ": every candidate diverged or lacks its selection metric; "
-                          "this arm is not evaluated (see ", arm.TuningJsonPath(), ")");
+      return absl::StrCat(arm.name,
+                          ": every candidate diverged or lacks its selection metric; "
+                          "this arm is not evaluated (see ",
+                          arm.TuningJsonPath(), ")");
     case ArmState::kPending: {
       int waiting = 0, total = 0;
       for (const CandidateOutcome& c : choice.candidates) {

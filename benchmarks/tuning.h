@@ -27,7 +27,7 @@ inline constexpr char kTuningRule[] =
 
 struct TrialOutcome {
   int64_t seed = 0;
-  std::string dir;     // relative to the results folder
+  std::string dir;  // relative to the results folder
   // new | completed | diverged, or a partial run's own status: running | failed (partial
   // when its run.json does not parse).
   std::string status;
@@ -48,8 +48,8 @@ enum class ArmState {
 
 struct ArmChoice {
   ArmState state = ArmState::kPending;
-  int chosen = -1;  // index into the arm's candidates when kChosen
-  std::string metric, goal;  // the selection metric ("" until a trial completed)
+  int chosen = -1;                           // index into the arm's candidates when kChosen
+  std::string metric, goal;                  // the selection metric ("" until a trial completed)
   std::vector<CandidateOutcome> candidates;  // in the arm's candidate order
 };
 

@@ -458,7 +458,8 @@ absl::StatusOr<FigureSet> WriteFigures(const Summary& summary, const std::string
       const std::string name = entry.path().filename().string();
       const std::string ext = entry.path().extension().string();
       const bool ours = (absl::StartsWith(name, "curve_") || absl::StartsWith(name, "alpha_") ||
-                         absl::StartsWith(name, "depth_cka_") || absl::StartsWith(name, "sweep_")) &&
+                         absl::StartsWith(name, "depth_cka_") ||
+                         absl::StartsWith(name, "sweep_")) &&
                         (ext == ".png" || ext == ".svg" || ext == ".dat" || ext == ".gp");
       if (ours && !written.count(name)) stale.push_back(entry.path());
     }

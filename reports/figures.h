@@ -1,5 +1,6 @@
 // The report's figures: training curves, primary-metric curves, the alpha ablation,
-// depth-similarity heatmaps and the tuned arms' learning-rate sweeps. Each figure's data file and gnuplot script are written
+// depth-similarity heatmaps and the tuned arms' learning-rate sweeps. Each figure's data
+// file and gnuplot script are written
 // next to it (re-plot with `gnuplot <name>.gp` in that folder); gnuplot runs as a
 // subprocess with its cairo terminals (PNG and SVG).
 #ifndef GS_REPORTS_FIGURES_H_

@@ -70,7 +70,9 @@ absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
   // the other tables are of the untuned runs.
   std::vector<Run> untuned;
   for (const Run& r : runs->runs) {
-    if (!absl::StartsWith(r.path, "tune/") && !absl::StartsWith(r.path, "tuned/")) untuned.push_back(r);
+    if (!absl::StartsWith(r.path, "tune/") && !absl::StartsWith(r.path, "tuned/")) {
+      untuned.push_back(r);
+    }
   }
   const Summary summary = Summarize(untuned);
   const TunedSummary tuned = SummarizeTuned(results_dir, runs->runs);

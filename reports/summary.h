@@ -55,7 +55,8 @@ void CompareWithBaseline(Row* row, const Row& base);
 // "accuracy") and a CKA ("cka"), [-1, 1] for a cosine; nullopt when unbounded.
 std::optional<Interval> RangeOf(const std::string& quantity);
 // ConfidenceInterval95(x), cut to RangeOf(quantity).
-std::optional<Interval> BoundedInterval95(const std::vector<double>& x, const std::string& quantity);
+std::optional<Interval> BoundedInterval95(const std::vector<double>& x,
+                                          const std::string& quantity);
 
 std::string SummaryCsv(const Summary& summary);
 

@@ -105,7 +105,9 @@ Section TunedTables(const TunedSummary& tuned) {
       "baseline's median final one (the baseline: its last evaluation); – never.";
   std::vector<std::string> presets;
   for (const TunedRow& t : tuned.rows) {
-    if (std::find(presets.begin(), presets.end(), t.preset) == presets.end()) presets.push_back(t.preset);
+    if (std::find(presets.begin(), presets.end(), t.preset) == presets.end()) {
+      presets.push_back(t.preset);
+    }
   }
   for (const std::string& preset : presets) {
     Table table;
@@ -130,13 +132,15 @@ Section TunedTables(const TunedSummary& tuned) {
       }
       Cell mean_cell{mean, best};
       if (r.p_value && *r.p_value < 0.05) mean_cell.text += "†";
-      const std::string metric = r.metric.empty() ? "" : absl::StrCat(" (", r.metric, " ", Arrow(r.goal), ")");
+      const std::string metric =
+          r.metric.empty() ? "" : absl::StrCat(" (", r.metric, " ", Arrow(r.goal), ")");
       table.rows.push_back(
           {{t.task + metric},
            {OptimizerName(t.optimizer)},
            {setting},
            {c ? absl::StrFormat("%g", c->lr_scale) : std::string(kDash)},
-           {c && c->value ? absl::StrCat(t.selection_metric, " ", Value(*c->value)) : std::string(kDash)},
+           {c && c->value ? absl::StrCat(t.selection_metric, " ", Value(*c->value))
+                          : std::string(kDash)},
            mean_cell,
            {r.ci95 ? absl::StrCat("[", Value(r.ci95->low), ", ", Value(r.ci95->high), "]")
                    : std::string(kDash)},

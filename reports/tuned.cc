@@ -50,7 +50,8 @@ absl::StatusOr<TunedRow> ReadTuning(const std::string& path, const std::string& 
   }
   if (row.arm.empty() || row.task.empty() || row.state.empty() || !j.contains("candidates") ||
       !j["candidates"].is_array()) {
-    return absl::InvalidArgumentError(absl::StrCat(rel, ": not a tuning.json of the suite; skipped"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(rel, ": not a tuning.json of the suite; skipped"));
   }
   if (j.contains("selection_metric") && j["selection_metric"].is_object()) {
     row.selection_metric = Text(j["selection_metric"], "name");
@@ -61,7 +62,8 @@ absl::StatusOr<TunedRow> ReadTuning(const std::string& path, const std::string& 
       if (s.is_number_integer()) row.tuning_seeds.push_back(s.get<int64_t>());
     }
   }
-  const std::string chosen = j.contains("chosen") && j["chosen"].is_object() ? Text(j["chosen"], "name") : "";
+  const std::string chosen =
+      j.contains("chosen") && j["chosen"].is_object() ? Text(j["chosen"], "name") : "";
   for (const json& c : j["candidates"]) {
     if (!c.is_object()) continue;
     TunedCandidate candidate;
@@ -74,11 +76,13 @@ absl::StatusOr<TunedRow> ReadTuning(const std::string& path, const std::string& 
     }
     candidate.value = Number(c, "value");
     candidate.excluded = Text(c, "excluded");
-    if (!chosen.empty() && candidate.name == chosen) row.chosen = static_cast<int>(row.candidates.size());
+    if (!chosen.empty() && candidate.name == chosen)
+      row.chosen = static_cast<int>(row.candidates.size());
     row.candidates.push_back(std::move(candidate));
   }
   if (row.state == "chosen" && row.chosen < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(rel, ": its chosen candidate is not among its candidates; skipped"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(rel, ": its chosen candidate is not among its candidates; skipped"));
   }
   if (j.contains("evaluation_runs") && j["evaluation_runs"].is_array()) {
     for (const json& e : j["evaluation_runs"]) {
@@ -122,9 +126,10 @@ TunedSummary SummarizeTuned(const std::string& results_dir, const std::vector<Ru
   std::error_code error;
   if (!fs::is_directory(root, error)) return tuned;
   std::vector<fs::path> files;
-  for (auto it = fs::recursive_directory_iterator(root, error); !error && it != fs::recursive_directory_iterator();
-       it.increment(error)) {
-    if (it->path().filename() == "tuning.json" && it->is_regular_file(error)) files.push_back(it->path());
+  for (auto it = fs::recursive_directory_iterator(root, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->path().filename() == "tuning.json" && it->is_regular_file(error))
+      files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());  // the walk's order is the file system's
   std::map<std::string, const Run*> by_path;
@@ -187,14 +192,16 @@ TunedSummary SummarizeTuned(const std::string& results_dir, const std::vector<Ru
   for (size_t i = 0; i < tuned.rows.size(); ++i) {
     TunedRow& row = tuned.rows[i];
     for (size_t j = 0; j < tuned.rows.size(); ++j) {
-      if (!row.baseline_arm.empty() && tuned.rows[j].arm == row.baseline_arm) row.baseline = static_cast<int>(j);
+      if (!row.baseline_arm.empty() && tuned.rows[j].arm == row.baseline_arm)
+        row.baseline = static_cast<int>(j);
     }
   }
   for (TunedRow& row : tuned.rows) {
     const TunedRow& base = row.baseline >= 0 ? tuned.rows[row.baseline] : row;
     std::vector<double> finals;
     for (const Run* run : base.row.runs) {
-      if (run->status == "completed" && run->selection_value) finals.push_back(*run->selection_value);
+      if (run->status == "completed" && run->selection_value)
+        finals.push_back(*run->selection_value);
     }
     std::vector<const std::vector<CurvePoint>*> curves;
     for (const Run* run : row.row.runs) {
@@ -224,15 +231,30 @@ std::string TunedCsv(const TunedSummary& tuned) {
   for (const TunedRow& t : tuned.rows) {
     const Row& r = t.row;
     const TunedCandidate* c = t.chosen >= 0 ? &t.candidates[t.chosen] : nullptr;
-    std::vector<std::string> fields = {
-        t.task, t.preset, t.optimizer, t.arm, t.state,
-        c ? FormatNumber(c->lr_scale) : "", c ? OptionsText(c->options) : "",
-        t.selection_metric, t.selection_goal, c ? FormatNumber(c->value) : "",
-        r.metric, r.goal, absl::StrCat(r.n), absl::StrCat(r.n_diverged), absl::StrCat(r.n_failed),
-        FormatNumber(r.mean), FormatNumber(r.std),
-        r.ci95 ? FormatNumber(r.ci95->low) : "", r.ci95 ? FormatNumber(r.ci95->high) : "",
-        FormatNumber(r.delta), FormatNumber(r.p_value), r.test, FormatNumber(t.target),
-        t.steps_to_target ? absl::StrCat(*t.steps_to_target) : ""};
+    std::vector<std::string> fields = {t.task,
+                                       t.preset,
+                                       t.optimizer,
+                                       t.arm,
+                                       t.state,
+                                       c ? FormatNumber(c->lr_scale) : "",
+                                       c ? OptionsText(c->options) : "",
+                                       t.selection_metric,
+                                       t.selection_goal,
+                                       c ? FormatNumber(c->value) : "",
+                                       r.metric,
+                                       r.goal,
+                                       absl::StrCat(r.n),
+                                       absl::StrCat(r.n_diverged),
+                                       absl::StrCat(r.n_failed),
+                                       FormatNumber(r.mean),
+                                       FormatNumber(r.std),
+                                       r.ci95 ? FormatNumber(r.ci95->low) : "",
+                                       r.ci95 ? FormatNumber(r.ci95->high) : "",
+                                       FormatNumber(r.delta),
+                                       FormatNumber(r.p_value),
+                                       r.test,
+                                       FormatNumber(t.target),
+                                       t.steps_to_target ? absl::StrCat(*t.steps_to_target) : ""};
     for (std::string& f : fields) f = CsvField(f);
     absl::StrAppend(&csv, absl::StrJoin(fields, ","), "\n");
   }

@@ -19,8 +19,8 @@ struct TunedCandidate {
   std::string name;  // "a0.1-lr_scale0.5"
   double lr_scale = 1.0;
   std::map<std::string, std::string> options;  // swept smoothing option -> value
-  std::optional<double> value;  // mean final selection metric over the tuning seeds
-  std::string excluded;         // why it could not be chosen ("diverged (seed 100)")
+  std::optional<double> value;                 // mean final selection metric over the tuning seeds
+  std::string excluded;                        // why it could not be chosen ("diverged (seed 100)")
 };
 
 struct TunedRow {

@@ -462,9 +462,20 @@ TEST(Suite, TunesOnTheTuningSeedsThenEvaluatesTheChoiceAndResumesEitherStage) {
       EXPECT_EQ(run["status"], "completed") << dir;
       EXPECT_EQ(run["seed"], seed);
       EXPECT_EQ(run["config"]["lr_scale"], std::get<1>(best));
-      if (arm == smoothed) EXPECT_EQ(run["smoothing"]["options"]["alpha"], std::get<2>(best));
+      if (arm == smoothed) {
+        EXPECT_EQ(run["smoothing"]["options"]["alpha"], std::get<2>(best));
+      }
     }
   }
+
+  // The report: a tuned row per arm (the tuning and tuned runs are not untuned rows), and
+  // the sweep figure.
+  const std::string tuned_csv = ReadText(results + "/report/tuned.csv");
+  EXPECT_EQ(Count(tuned_csv, "\nlm_pretrain,smoke,sgd,"), 2) << tuned_csv;
+  EXPECT_EQ(Count(tuned_csv, ",chosen,"), 2) << tuned_csv;
+  EXPECT_THAT(ReadText(results + "/report/tables.md"), HasSubstr("### Tuned results, preset smoke"));
+  EXPECT_EQ(Count(ReadText(results + "/report/summary.csv"), "\n"), 1) << "only the header";
+  EXPECT_TRUE(fs::exists(results + "/report/figures/sweep_lm_pretrain_smoke.dat"));
 
   // On finished results: no run starts, tuning.json and the report stay byte for byte.
   std::vector<std::string> files = {results + "/tune/" + base + "/tuning.json",

@@ -60,7 +60,8 @@ TunedArm Arm(const std::vector<double>& scales, std::vector<int64_t> seeds) {
 // A trial's run.json: `status`, and in final the selection metric val_accuracy = `val`
 // (left out when NaN) and the test metric test_accuracy = `test`.
 void Trial(const std::string& results, const TunedArm& arm, size_t candidate, int64_t seed,
-           const std::string& status, double val, double test = 0.5, bool declare_selection = true) {
+           const std::string& status, double val, double test = 0.5,
+           bool declare_selection = true) {
   const std::string dir = results + "/" + arm.Trial(candidate, seed).dir;
   fs::create_directories(dir);
   json final = {{"test_accuracy", test}};
@@ -125,9 +126,10 @@ TEST(Tuning, TheBestMeanValidationMetricWinsAndDivergedOrTestMetricsNeverDecide)
   EXPECT_TRUE(j["candidates"][2]["value"].is_null());
   EXPECT_EQ(j["candidates"][0]["trials"][1]["dir"],
             "tune/vit_classification/smoke/adamw-none/lr_scale0.5/seed101");
-  EXPECT_THAT(ChoiceText(arm, choice),
-              HasSubstr("adamw-none: chose lr_scale1 (val_accuracy 0.84, mean over 2 tuning seed(s)); "
-                        "2 evaluation runs"));
+  EXPECT_THAT(
+      ChoiceText(arm, choice),
+      HasSubstr("adamw-none: chose lr_scale1 (val_accuracy 0.84, mean over 2 tuning seed(s)); "
+                "2 evaluation runs"));
 }
 
 TEST(Tuning, EqualValuesGoToTheSmallerScaleAndMinGoalsAreMinimised) {
@@ -203,7 +205,8 @@ TEST(Tuning, TuningJsonIsWrittenOnceAndLeftAloneWhenUnchanged) {
   ASSERT_TRUE(WriteTuningJson(arm, choice, results).ok());
   const std::string path = results + "/tune/vit_classification/smoke/adamw-none/tuning.json";
   EXPECT_EQ(json::parse(ReadText(path)), TuningJson(arm, choice));
-  struct stat before {}, after {};
+  struct stat before {
+  }, after{};
   stat(path.c_str(), &before);
   ASSERT_TRUE(WriteTuningJson(arm, choice, results).ok());
   stat(path.c_str(), &after);

@@ -140,19 +140,24 @@ TEST(Tuned, CsvAtFullPrecision) {
 TEST(Tuned, TablesShowEachArmAtItsOwnSettingBesideTheUntunedOnes) {
   const std::string md = RenderMarkdown(AllTables(Summary(), Tuned()));
   EXPECT_THAT(md, HasSubstr("## Tuned results\n"));
-  EXPECT_THAT(md, HasSubstr("### Tuned results, preset quick\n\n"
-                            "| Task | Optimizer | Smoothing | lr_scale | Selected on (tuning seeds) | "
-                            "Mean ± std (n) | 95% CI | Δ | p | Steps to target |\n"));
+  EXPECT_THAT(md,
+              HasSubstr("### Tuned results, preset quick\n\n"
+                        "| Task | Optimizer | Smoothing | lr_scale | Selected on (tuning seeds) | "
+                        "Mean ± std (n) | 95% CI | Δ | p | Steps to target |\n"));
   // CI: 0.82 +- 4.302653 * 0.02 / sqrt 3 = [0.7703, 0.8697]; +GS: 0.85 +- 0.065723.
-  EXPECT_THAT(md, HasSubstr("| vit_classification (test_accuracy ↑) | AdamW | none | 2 | "
-                            "val_accuracy 0.86 | 0.82 ± 0.02 (3) | [0.7703, 0.8697] | – | – | 600 |\n"));
-  EXPECT_THAT(md, HasSubstr("| vit_classification (test_accuracy ↑) | AdamW | window alpha=0.2 | 1 | "
-                            "val_accuracy 0.87 | **0.85 ± 0.026 (3)†** | [0.7843, 0.9157] | +0.03 | "
-                            "0.0351 (paired) | 400 |\n"));
-  EXPECT_THAT(md, HasSubstr("| AdamW | window alpha=0.4 | 1 | val_accuracy 0.8 | 0.71 ± 0.01 (3)† | "));
+  EXPECT_THAT(
+      md, HasSubstr("| vit_classification (test_accuracy ↑) | AdamW | none | 2 | "
+                    "val_accuracy 0.86 | 0.82 ± 0.02 (3) | [0.7703, 0.8697] | – | – | 600 |\n"));
+  EXPECT_THAT(md,
+              HasSubstr("| vit_classification (test_accuracy ↑) | AdamW | window alpha=0.2 | 1 | "
+                        "val_accuracy 0.87 | **0.85 ± 0.026 (3)†** | [0.7843, 0.9157] | +0.03 | "
+                        "0.0351 (paired) | 400 |\n"));
+  EXPECT_THAT(md,
+              HasSubstr("| AdamW | window alpha=0.4 | 1 | val_accuracy 0.8 | 0.71 ± 0.01 (3)† | "));
   EXPECT_THAT(md, HasSubstr(" | -0.11 | "));
-  EXPECT_THAT(md, HasSubstr("| vit_classification | Muon | none | – | – | – (every candidate diverged) | "
-                            "– | – | – | – |\n"));
+  EXPECT_THAT(
+      md, HasSubstr("| vit_classification | Muon | none | – | – | – (every candidate diverged) | "
+                    "– | – | – | – |\n"));
   EXPECT_THAT(md, HasSubstr("## Main results, untuned (preset learning rates)\n"));
   EXPECT_LT(md.find("## Tuned results"), md.find("## Main results"));
   EXPECT_THAT(RenderMarkdown(AllTables(Summary())), HasSubstr("No tuned arms"));
@@ -175,11 +180,14 @@ TEST(Tuned, TheSweepFigureHasOneLinePerArmAndTheChosenPoints) {
             "\n\n# chosen\n# lr_scale val_accuracy\n2 0.86\n1 0.87\n1 0.8\n");
   const std::string script = ReadText(out + "/figures/sweep_vit_classification_quick.gp");
   EXPECT_THAT(script, HasSubstr("set logscale x 2\n"));
-  EXPECT_THAT(script, HasSubstr("index 2 using 1:2 with linespoints lw 2 pt 7 lc 3 title \"AdamW window-a0.4\""));
+  EXPECT_THAT(
+      script,
+      HasSubstr("index 2 using 1:2 with linespoints lw 2 pt 7 lc 3 title \"AdamW window-a0.4\""));
   EXPECT_THAT(script, HasSubstr("index 3 using 1:2 with points pt 6 ps 3"));
   const std::string gnuplot = FindGnuplot();
   if (!gnuplot.empty()) {
-    absl::StatusOr<FigureSet> drawn = WriteFigures(Summary(), TempDir("sweep_drawn"), gnuplot, Tuned());
+    absl::StatusOr<FigureSet> drawn =
+        WriteFigures(Summary(), TempDir("sweep_drawn"), gnuplot, Tuned());
     ASSERT_TRUE(drawn.ok());
     EXPECT_TRUE(drawn->warnings.empty()) << ::testing::PrintToString(drawn->warnings);
     EXPECT_TRUE(drawn->figures[0].drawn);
@@ -195,7 +203,8 @@ TEST(Tuned, TheReportKeepsTuningAndTunedRunsOutOfTheUntunedTables) {
   EXPECT_EQ(report->runs_read, 11);
   const std::string summary = ReadText(out + "/summary.csv");
   EXPECT_EQ(std::count(summary.begin(), summary.end(), '\n'), 2) << summary;
-  EXPECT_THAT(summary, HasSubstr("\nvit_classification,quick,adamw,none,test_accuracy,max,1,0,0,0.81,"));
+  EXPECT_THAT(summary,
+              HasSubstr("\nvit_classification,quick,adamw,none,test_accuracy,max,1,0,0,0.81,"));
   EXPECT_EQ(ReadText(out + "/tuned.csv"), TunedCsv(Tuned()));
   const std::string index = ReadText(out + "/index.md");
   EXPECT_THAT(index, HasSubstr("[tuned.csv](tuned.csv)"));

@@ -86,9 +86,12 @@ TEST_P(TaskContract, CompletesWithEveryContractField) {
   const bool own_selection = !GetParam().selection.empty();
   const std::string selection = own_selection ? GetParam().selection : GetParam().primary;
   EXPECT_EQ(run["selection_metric"]["name"], selection);
-  EXPECT_EQ(run["selection_metric"]["goal"], own_selection ? GetParam().selection_goal : GetParam().goal);
+  EXPECT_EQ(run["selection_metric"]["goal"],
+            own_selection ? GetParam().selection_goal : GetParam().goal);
   EXPECT_TRUE(run["final"][selection].is_number()) << selection;
-  if (own_selection) EXPECT_NE(selection, GetParam().primary);
+  if (own_selection) {
+    EXPECT_NE(selection, GetParam().primary);
+  }
   EXPECT_EQ(run["config"]["lr_scale"], 1.0);
   EXPECT_TRUE(run["versions"].contains("libtorch"));
   std::ifstream metrics(Reference() + "/metrics.jsonl");
@@ -97,8 +100,12 @@ TEST_P(TaskContract, CompletesWithEveryContractField) {
   while (std::getline(metrics, line)) {
     nlohmann::json j = nlohmann::json::parse(line);
     EXPECT_TRUE(j.contains("step") && j.contains("split") && j.contains("time_s")) << line;
-    if (own_selection && j.contains(selection)) EXPECT_EQ(j["split"], "val") << line;
-    if (own_selection && j.value("split", "") == "val") EXPECT_FALSE(j.contains(GetParam().primary)) << line;
+    if (own_selection && j.contains(selection)) {
+      EXPECT_EQ(j["split"], "val") << line;
+    }
+    if (own_selection && j.value("split", "") == "val") {
+      EXPECT_FALSE(j.contains(GetParam().primary)) << line;
+    }
     ++lines;
   }
   EXPECT_GE(lines, 4);
@@ -229,7 +236,9 @@ TEST_P(TaskContract, LrScaleMultipliesTheLearningRate) {
   for (const char* bad : {"0", "-1", "inf", "nan", "abc", ""}) {
     r = RunTask(GetParam().task, Args(TempDir("bad_lr_scale"), {std::string("--lr_scale=") + bad}));
     EXPECT_EQ(r.exit_code, 2) << bad;
-    EXPECT_THAT(r.stderr_text, HasSubstr(std::string("--lr_scale=") + bad + " is not allowed; use a finite number > 0")) << bad;
+    EXPECT_THAT(r.stderr_text, HasSubstr(std::string("--lr_scale=") + bad +
+                                         " is not allowed; use a finite number > 0"))
+        << bad;
     EXPECT_FALSE(fs::exists(TempDir("bad_lr_scale") + "/run.json"));
   }
 }
