@@ -147,19 +147,20 @@ class Parser {
     std::vector<std::pair<std::string, std::vector<std::string>>> options;  // option, values
     std::vector<int64_t> seeds;
   };
-  absl::StatusOr<Tune> ParseTune(const At& experiment, const std::vector<At>& smoothing_items,
-                                 const std::vector<Smoothing>& smoothings,
-                                 const std::vector<int64_t>& evaluation_seeds) const;
+  // An experiment's keys, parsed.
+  struct Experiment {
+    At at;
+    std::vector<std::string> tasks, presets, optimizers;
+    std::vector<At> smoothing_items;  // where each smoothing entry stands, for messages
+    std::vector<Smoothing> smoothings;
+    std::vector<int64_t> seeds;
+    std::vector<std::pair<Override, std::string>> combos;
+  };
+  absl::StatusOr<Tune> ParseTune(const Experiment& experiment) const;
   // The tuned arms of an experiment with "tune", added to grid->tuned (an arm two
   // experiments make alike is kept once; two different arms of one name are an error).
-  absl::Status AddTunedArms(const At& experiment, const std::vector<std::string>& tasks,
-                            const std::vector<std::string>& presets,
-                            const std::vector<std::string>& optimizers,
-                            const std::vector<At>& smoothing_items,
-                            const std::vector<Smoothing>& smoothings,
-                            const std::vector<int64_t>& seeds,
-                            const std::vector<std::pair<Override, std::string>>& combos,
-                            Grid* grid, std::vector<std::string>* arm_where) const;
+  absl::Status AddTunedArms(const Experiment& experiment, Grid* grid,
+                            std::vector<std::string>* arm_where) const;
   // The arm of one smoothing entry and flag combination, with every candidate.
   absl::StatusOr<TunedArm> MakeArm(const std::string& task, const std::string& preset,
                                    const std::string& optimizer, const Smoothing& smoothing,
@@ -283,10 +284,11 @@ bool ValueLess(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-absl::StatusOr<Parser::Tune> Parser::ParseTune(const At& experiment,
-                                               const std::vector<At>& smoothing_items,
-                                               const std::vector<Smoothing>& smoothings,
-                                               const std::vector<int64_t>& evaluation_seeds) const {
+absl::StatusOr<Parser::Tune> Parser::ParseTune(const Experiment& e) const {
+  const At& experiment = e.at;
+  const std::vector<At>& smoothing_items = e.smoothing_items;
+  const std::vector<Smoothing>& smoothings = e.smoothings;
+  const std::vector<int64_t>& evaluation_seeds = e.seeds;
   const At tune{&experiment.value->at("tune"), Join(experiment.where, "tune")};
   if (!tune.value->is_object()) {
     return Error(tune.where, absl::StrCat("expected an object {\"lr_scale\": [...], \"seeds\": "
@@ -466,20 +468,16 @@ absl::StatusOr<TunedArm> Parser::MakeArm(const std::string& task, const std::str
   return arm;
 }
 
-absl::Status Parser::AddTunedArms(const At& experiment, const std::vector<std::string>& tasks,
-                                  const std::vector<std::string>& presets,
-                                  const std::vector<std::string>& optimizers,
-                                  const std::vector<At>& smoothing_items,
-                                  const std::vector<Smoothing>& smoothings,
-                                  const std::vector<int64_t>& seeds,
-                                  const std::vector<std::pair<Override, std::string>>& combos,
-                                  Grid* grid, std::vector<std::string>* arm_where) const {
+absl::Status Parser::AddTunedArms(const Experiment& e, Grid* grid,
+                                  std::vector<std::string>* arm_where) const {
+  const At& experiment = e.at;
+  const std::vector<Smoothing>& smoothings = e.smoothings;
   auto flags = experiment.value->find("flags");
   if (flags != experiment.value->end() && flags->contains("lr_scale")) {
     return Error(Join(experiment.where, "flags.lr_scale"),
                  "this experiment tunes lr_scale; give its values in tune.lr_scale only");
   }
-  GS_ASSIGN_OR_RETURN(const Tune tune, ParseTune(experiment, smoothing_items, smoothings, seeds));
+  GS_ASSIGN_OR_RETURN(const Tune tune, ParseTune(e));
   const bool has_baseline = std::any_of(smoothings.begin(), smoothings.end(),
                                         [](const Smoothing& s) { return s.name == "none"; });
   size_t settings = 1;
@@ -490,14 +488,14 @@ absl::Status Parser::AddTunedArms(const At& experiment, const std::vector<std::s
                               " settings at each, and the baseline gets as many learning-rate "
                               "points, log-spaced over their range"));
   }
-  for (const std::string& task : tasks) {
-    for (const std::string& preset : presets) {
-      for (const std::string& optimizer : optimizers) {
+  for (const std::string& task : e.tasks) {
+    for (const std::string& preset : e.presets) {
+      for (const std::string& optimizer : e.optimizers) {
         for (const Smoothing& smoothing : smoothings) {
-          for (const auto& [overrides, tag] : combos) {
+          for (const auto& [overrides, tag] : e.combos) {
             GS_ASSIGN_OR_RETURN(TunedArm arm,
                                 MakeArm(task, preset, optimizer, smoothing, has_baseline,
-                                        overrides, tag, tune, seeds, experiment.where));
+                                        overrides, tag, tune, e.seeds, experiment.where));
             auto same = std::find_if(grid->tuned.begin(), grid->tuned.end(),
                                      [&arm](const TunedArm& a) { return a.name == arm.name; });
             if (same == grid->tuned.end()) {
@@ -551,9 +549,10 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
     const At experiment{&root["experiments"][e], absl::StrCat("experiments[", e, "]")};
     GS_RETURN_IF_ERROR(CheckKeys(
         experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags", "tune"}));
-    std::vector<std::string> tasks, presets, optimizers;
-    std::vector<Smoothing> smoothings;
-    std::vector<int64_t> seeds;
+    Experiment x{experiment};
+    std::vector<std::string>&tasks = x.tasks, &presets = x.presets, &optimizers = x.optimizers;
+    std::vector<Smoothing>& smoothings = x.smoothings;
+    std::vector<int64_t>& seeds = x.seeds;
     GS_ASSIGN_OR_RETURN(std::vector<At> items, List(experiment, "tasks"));
     for (const At& v : items) {
       GS_ASSIGN_OR_RETURN(std::string task, OneOf(v, names_.tasks, "task"));
@@ -569,8 +568,8 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
       GS_ASSIGN_OR_RETURN(std::string optimizer, OneOf(v, names_.optimizers, "optimizer"));
       optimizers.push_back(optimizer);
     }
-    GS_ASSIGN_OR_RETURN(const std::vector<At> smoothing_items, List(experiment, "smoothing"));
-    for (const At& v : smoothing_items) {
+    GS_ASSIGN_OR_RETURN(x.smoothing_items, List(experiment, "smoothing"));
+    for (const At& v : x.smoothing_items) {
       GS_ASSIGN_OR_RETURN(Smoothing s, ParseSmoothing(v));
       smoothings.push_back(s);
     }
@@ -579,11 +578,11 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
       GS_ASSIGN_OR_RETURN(int64_t seed, Int(v, 0, std::numeric_limits<int64_t>::max()));
       seeds.push_back(seed);
     }
-    GS_ASSIGN_OR_RETURN(auto combos, ParseFlags(experiment));
+    GS_ASSIGN_OR_RETURN(x.combos, ParseFlags(experiment));
+    const auto& combos = x.combos;
 
     if (experiment.value->contains("tune")) {
-      GS_RETURN_IF_ERROR(AddTunedArms(experiment, tasks, presets, optimizers, smoothing_items,
-                                      smoothings, seeds, combos, &grid, &arm_where));
+      GS_RETURN_IF_ERROR(AddTunedArms(x, &grid, &arm_where));
       continue;
     }
     for (int64_t seed : seeds) {

@@ -15,6 +15,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/benchmarks/process_util.h"
 
 namespace gs::benchmarks {
 namespace {
@@ -24,16 +25,9 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string Dir(const std::string& name) {
-  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-}
+using ::gs::testing::ReadText;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Dir(const std::string& name) { return ::gs::testing::Tmp(name); }
 
 // An arm of `scales.size()` candidates "lr_scale<s>" with the given tuning seeds.
 TunedArm Arm(const std::vector<double>& scales, std::vector<int64_t> seeds) {
