@@ -550,7 +550,9 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
     GS_RETURN_IF_ERROR(CheckKeys(
         experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags", "tune"}));
     Experiment x{experiment};
-    std::vector<std::string>&tasks = x.tasks, &presets = x.presets, &optimizers = x.optimizers;
+    std::vector<std::string>& tasks = x.tasks;
+    std::vector<std::string>& presets = x.presets;
+    std::vector<std::string>& optimizers = x.optimizers;
     std::vector<Smoothing>& smoothings = x.smoothings;
     std::vector<int64_t>& seeds = x.seeds;
     GS_ASSIGN_OR_RETURN(std::vector<At> items, List(experiment, "tasks"));
