@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmarks/runner.h"
@@ -13,13 +14,18 @@ namespace {
 
 using nlohmann::json;
 
-// run.json's selection metric (name, goal), else its primary metric; empty when neither.
+// run.json's selection metric (name, goal), else its primary metric unless that is a
+// test metric (test_*): no choice is ever made on a test metric. Empty when neither.
 std::pair<std::string, std::string> SelectionMetric(const json& run) {
   for (const char* key : {"selection_metric", "primary_metric"}) {
     if (!run.contains(key) || !run[key].is_object()) continue;
     const json name = run[key].value("name", json()), goal = run[key].value("goal", json());
-    if (name.is_string() && goal.is_string())
-      return {name.get<std::string>(), goal.get<std::string>()};
+    if (!name.is_string() || !goal.is_string()) continue;
+    if (std::string(key) == "primary_metric" &&
+        absl::StartsWith(name.get<std::string>(), "test_")) {
+      break;
+    }
+    return {name.get<std::string>(), goal.get<std::string>()};
   }
   return {"", ""};
 }
@@ -90,6 +96,9 @@ ArmChoice ChooseCandidate(const TunedArm& arm, const std::string& results_dir) {
         out.excluded = "diverged" + seed;
       } else if (t.status != "completed") {
         out.excluded = "not finished" + seed;
+      } else if (choice.metric.empty()) {
+        out.excluded =
+            "no selection metric (none declared, and the primary is a test metric)" + seed;
       } else if (!t.value) {
         out.excluded = absl::StrCat("no final ", choice.metric, seed);
       }

@@ -2,8 +2,8 @@
 // TunedArm) runs on the evaluation seeds. Every candidate ran on the tuning seeds
 // (stage 1); the one with the best mean final selection metric over those seeds is
 // chosen (stage 2). The selection metric is run.json's `selection_metric` (a `val`
-// metric), or its `primary_metric` where a task declares none; the test metrics a task
-// reports are never read here. The choice is recorded in <results>/tune/<arm>/tuning.json.
+// metric), or its `primary_metric` where a task declares none, unless that is a test
+// metric (test_*): the test metrics a task reports are never chosen on. The choice is recorded in <results>/tune/<arm>/tuning.json.
 #ifndef GS_BENCHMARKS_TUNING_H_
 #define GS_BENCHMARKS_TUNING_H_
 

@@ -190,6 +190,19 @@ TEST(Tuning, AnArmWhoseEveryCandidateDivergedOrLacksTheMetricIsNotEvaluated) {
   EXPECT_THAT(ChoiceText(arm, choice), HasSubstr("this arm is not evaluated"));
 }
 
+TEST(Tuning, ATestMetricIsNeverChosenOnEvenWhenARunDeclaresNoSelectionMetric) {
+  const std::string results = Dir("test_metric");
+  const TunedArm arm = Arm({1, 2}, {100});
+  // No selection_metric: the primary one, test_accuracy, would be the fallback.
+  Trial(results, arm, 0, 100, "completed", 0.7, 0.9, /*declare_selection=*/false);
+  Trial(results, arm, 1, 100, "completed", 0.6, 0.8, /*declare_selection=*/false);
+  const ArmChoice choice = ChooseCandidate(arm, results);
+  EXPECT_EQ(choice.state, ArmState::kNoneEligible);
+  EXPECT_EQ(choice.metric, "");
+  EXPECT_EQ(choice.candidates[0].excluded,
+            "no selection metric (none declared, and the primary is a test metric) (seed 100)");
+}
+
 TEST(Tuning, TuningJsonIsWrittenOnceAndLeftAloneWhenUnchanged) {
   const std::string results = Dir("write");
   const TunedArm arm = Arm({1, 2}, {100});
