@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
+#include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "optimizers/status_macros.h"
@@ -22,8 +26,10 @@ const std::map<std::string, std::string> kSpelledOptions = {
     {"smoothing_kernel", "kernel"},   {"smoothing_variant", "variant"},
     {"smoothing_scope", "scope"},     {"smoothing_target", "target"}};
 // Overrides in the order they appear in flags and directory names.
-const std::vector<std::string> kFlagKeys = {"lr", "steps", "eval_every", "checkpoint_every",
-                                            "threads"};
+const std::vector<std::string> kFlagKeys = {"lr", "lr_scale", "steps", "eval_every",
+                                            "checkpoint_every", "threads"};
+// Digits of the learning-rate multipliers the suite adds to a baseline's sweep.
+constexpr int kAddedScaleDigits = 4;
 
 // A value with the key path that leads to it, for messages.
 struct At {
@@ -134,6 +140,35 @@ class Parser {
   absl::StatusOr<std::vector<std::pair<Override, std::string>>> ParseFlags(
       const At& experiment) const;
 
+  // An experiment's "tune": the learning-rate multipliers, the smoothing options swept for
+  // its smoothed entries, and the tuning seeds.
+  struct Tune {
+    std::vector<std::pair<double, std::string>> scales;  // value, as written
+    std::vector<std::pair<std::string, std::vector<std::string>>> options;  // option, values
+    std::vector<int64_t> seeds;
+  };
+  // An experiment's keys, parsed.
+  struct Experiment {
+    At at;
+    std::vector<std::string> tasks, presets, optimizers;
+    std::vector<At> smoothing_items;  // where each smoothing entry stands, for messages
+    std::vector<Smoothing> smoothings;
+    std::vector<int64_t> seeds;
+    std::vector<std::pair<Override, std::string>> combos;
+  };
+  absl::StatusOr<Tune> ParseTune(const Experiment& experiment) const;
+  // The tuned arms of an experiment with "tune", added to grid->tuned (an arm two
+  // experiments make alike is kept once; two different arms of one name are an error).
+  absl::Status AddTunedArms(const Experiment& experiment, Grid* grid,
+                            std::vector<std::string>* arm_where) const;
+  // The arm of one smoothing entry and flag combination, with every candidate.
+  absl::StatusOr<TunedArm> MakeArm(const std::string& task, const std::string& preset,
+                                   const std::string& optimizer, const Smoothing& smoothing,
+                                   bool has_baseline, const Override& overrides,
+                                   const std::string& flags_tag, const Tune& tune,
+                                   const std::vector<int64_t>& evaluation_seeds,
+                                   const std::string& where) const;
+
   std::string path_;
   const GridNames& names_;
 };
@@ -200,7 +235,7 @@ absl::StatusOr<std::vector<std::pair<Parser::Override, std::string>>> Parser::Pa
     GS_ASSIGN_OR_RETURN(std::vector<At> values, List(flags, key));
     std::vector<std::pair<std::string, std::string>> options;  // (as written, in a tag)
     for (const At& v : values) {
-      if (key == "lr") {
+      if (key == "lr" || key == "lr_scale") {
         GS_ASSIGN_OR_RETURN(double lr,
                             Number(v, 0.0, std::numeric_limits<double>::infinity(), true));
         options.push_back({v.value->dump(), absl::StrCat(lr)});
@@ -222,6 +257,268 @@ absl::StatusOr<std::vector<std::pair<Parser::Override, std::string>>> Parser::Pa
     combos = std::move(next);
   }
   return combos;
+}
+
+// The baseline's multipliers when each smoothed arm tries `n` / given.size() settings of
+// its swept options at each given multiplier: `n` points log-spaced over the same range
+// (the ends as given, the others to kAddedScaleDigits digits), so that every arm of the
+// experiment gets the same number of trials.
+std::vector<std::pair<double, std::string>> SpreadScales(
+    std::vector<std::pair<double, std::string>> given, size_t n) {
+  std::sort(given.begin(), given.end());
+  const double low = given.front().first, high = given.back().first;
+  std::vector<std::pair<double, std::string>> spread = {given.front()};
+  for (size_t i = 1; i + 1 < n; ++i) {
+    const double x = low * std::pow(high / low, static_cast<double>(i) / (n - 1));
+    const std::string text = absl::StrFormat("%.*g", kAddedScaleDigits, x);
+    spread.push_back({std::strtod(text.c_str(), nullptr), text});
+  }
+  spread.push_back(given.back());
+  return spread;
+}
+
+// Orders option values as numbers when both are, else as text.
+bool ValueLess(const std::string& a, const std::string& b) {
+  double x, y;
+  if (absl::SimpleAtod(a, &x) && absl::SimpleAtod(b, &y)) return x < y;
+  return a < b;
+}
+
+absl::StatusOr<Parser::Tune> Parser::ParseTune(const Experiment& e) const {
+  const At& experiment = e.at;
+  const std::vector<At>& smoothing_items = e.smoothing_items;
+  const std::vector<Smoothing>& smoothings = e.smoothings;
+  const std::vector<int64_t>& evaluation_seeds = e.seeds;
+  const At tune{&experiment.value->at("tune"), Join(experiment.where, "tune")};
+  if (!tune.value->is_object()) {
+    return Error(tune.where, absl::StrCat("expected an object {\"lr_scale\": [...], \"seeds\": "
+                                          "[...]}, got ", Shown(*tune.value)));
+  }
+  Tune t;
+  GS_ASSIGN_OR_RETURN(std::vector<At> items, List(tune, "lr_scale"));
+  for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(double scale,
+                        Number(v, 0.0, std::numeric_limits<double>::infinity(), true));
+    for (const auto& [other, text] : t.scales) {
+      if (other == scale) {
+        return Error(v.where, absl::StrCat("lr_scale ", v.value->dump(), " is given twice"));
+      }
+    }
+    t.scales.push_back({scale, v.value->dump()});
+  }
+  GS_ASSIGN_OR_RETURN(items, List(tune, "seeds"));
+  for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(int64_t seed, Int(v, 0, std::numeric_limits<int64_t>::max()));
+    if (std::count(evaluation_seeds.begin(), evaluation_seeds.end(), seed)) {
+      return Error(v.where, absl::StrCat("seed ", seed, " is also an evaluation seed (",
+                                         Join(experiment.where, "seeds"),
+                                         "); tuning seeds must be fresh, disjoint from them"));
+    }
+    if (std::count(t.seeds.begin(), t.seeds.end(), seed)) {
+      return Error(v.where, absl::StrCat("seed ", seed, " is given twice"));
+    }
+    t.seeds.push_back(seed);
+  }
+  // Every other key sweeps a smoothing option for each smoothed entry.
+  for (const auto& [key, value] : tune.value->items()) {
+    if (key == "lr_scale" || key == "seeds") continue;
+    const std::string where = Join(tune.where, key);
+    auto spelled = kSpelledOptions.find(key);
+    const std::string option = spelled != kSpelledOptions.end() ? spelled->second : key;
+    std::vector<const OptionDecl*> decls;  // the option of each smoothed entry
+    for (size_t i = 0; i < smoothings.size(); ++i) {
+      const Smoothing& entry = smoothings[i];
+      if (entry.name == "none") continue;
+      const OptionDecl* decl = names_.transforms.at(entry.name).Find(option);
+      if (decl == nullptr) {
+        return Error(where, absl::StrCat("smoothing '", entry.name, "' (", smoothing_items[i].where,
+                                         ") has no option '", option,
+                                         "'; tune takes lr_scale, seeds and options of every "
+                                         "smoothed entry"));
+      }
+      if (entry.given.count(option)) {
+        return Error(smoothing_items[i].where,
+                     absl::StrCat("option '", option, "' is swept by ", where,
+                                  "; leave it out of the entry"));
+      }
+      decls.push_back(decl);
+    }
+    if (decls.empty()) {
+      return Error(where, absl::StrCat("no smoothed entry in ", Join(experiment.where, "smoothing"),
+                                       " to sweep it for; tune takes lr_scale, seeds and options "
+                                       "of the smoothed entries"));
+    }
+    for (const auto& [other, values] : t.options) {
+      if (other == option) {
+        return Error(where, absl::StrCat("option '", option, "' is swept twice"));
+      }
+    }
+    GS_ASSIGN_OR_RETURN(items, List(tune, key));
+    std::vector<std::string> texts;
+    for (const At& v : items) {
+      if (!v.value->is_number() && !v.value->is_string() && !v.value->is_boolean()) {
+        return Error(v.where, absl::StrCat("expected a number, string or true/false, got ",
+                                           Shown(*v.value)));
+      }
+      const std::string text = v.value->is_string() ? v.value->get<std::string>() : v.value->dump();
+      for (size_t i = 0, d = 0; i < smoothings.size(); ++i) {
+        if (smoothings[i].name == "none") continue;
+        if (absl::Status ok = decls[d++]->Check(smoothings[i].name, text); !ok.ok()) {
+          return Error(v.where, std::string(ok.message()));
+        }
+      }
+      if (std::count(texts.begin(), texts.end(), text)) {
+        return Error(v.where, absl::StrCat(option, " ", text, " is given twice"));
+      }
+      texts.push_back(text);
+    }
+    t.options.push_back({option, texts});
+  }
+  return t;
+}
+
+absl::StatusOr<TunedArm> Parser::MakeArm(const std::string& task, const std::string& preset,
+                                         const std::string& optimizer, const Smoothing& smoothing,
+                                         bool has_baseline, const Override& overrides,
+                                         const std::string& flags_tag, const Tune& tune,
+                                         const std::vector<int64_t>& evaluation_seeds,
+                                         const std::string& where) const {
+  TunedArm arm;
+  arm.task = task;
+  arm.preset = preset;
+  arm.optimizer = optimizer;
+  arm.smoothing = smoothing.name;
+  arm.tuning_seeds = tune.seeds;
+  arm.evaluation_seeds = evaluation_seeds;
+  const bool smoothed = smoothing.name != "none";
+  const std::string flags = flags_tag.empty() ? "" : "-" + flags_tag;
+  const std::string prefix = absl::StrCat(task, "/", preset, "/", optimizer, "-");
+  // The smoothed arms' settings of their swept options: the cross product.
+  std::vector<std::map<std::string, std::string>> settings = {{}};
+  for (const auto& [option, values] : tune.options) {
+    std::vector<std::map<std::string, std::string>> next;
+    for (const auto& setting : settings) {
+      for (const std::string& value : values) {
+        auto s = setting;
+        s[option] = value;
+        next.push_back(std::move(s));
+      }
+    }
+    settings = std::move(next);
+  }
+  std::vector<std::pair<double, std::string>> scales = tune.scales;
+  if (smoothed) {
+    std::set<std::string> swept;
+    for (const auto& [option, values] : tune.options) swept.insert(option);
+    arm.swept.assign(swept.begin(), swept.end());
+    const std::string tag = smoothing.values.Tag(swept);
+    arm.name = absl::StrCat(prefix, smoothing.name, tag.empty() ? "" : "-", tag, flags);
+    if (has_baseline) arm.baseline = absl::StrCat(prefix, "none", flags);
+  } else {
+    arm.name = absl::StrCat(prefix, "none", flags);
+    if (settings.size() > 1) {
+      scales = SpreadScales(tune.scales, settings.size() * tune.scales.size());
+    }
+    settings = {{}};
+  }
+  // lr_scale follows lr in the flags, as in kFlagKeys.
+  Override base = overrides;
+  const size_t at = !base.empty() && base.front().first == "lr" ? 1 : 0;
+  for (const auto& [scale, scale_text] : scales) {
+    for (const auto& setting : settings) {
+      Candidate c;
+      c.lr_scale = scale;
+      c.options = setting;
+      Smoothing s = smoothing;
+      std::vector<std::string> parts;
+      if (!setting.empty()) {
+        for (const auto& [option, value] : setting) s.given[option] = value;
+        absl::StatusOr<OptionValues> values =
+            names_.transforms.at(s.name).Resolve(s.name, s.given);
+        if (!values.ok()) return Error(where, std::string(values.status().message()));
+        s.values = *std::move(values);
+        for (const OptionDecl& d : s.values.schema().decls()) {
+          if (setting.count(d.name)) parts.push_back(d.tag + setting.at(d.name));
+        }
+      }
+      parts.push_back(absl::StrCat("lr_scale", scale));
+      c.name = absl::StrJoin(parts, "-");
+      Override o = base;
+      o.insert(o.begin() + at, {"lr_scale", scale_text});
+      c.run = RunSpec{task, preset, optimizer, std::move(s), 0, std::move(o), ""};
+      arm.candidates.push_back(std::move(c));
+    }
+  }
+  std::set<std::string> names;
+  for (const Candidate& c : arm.candidates) {
+    if (!names.insert(c.name).second) {
+      return Error(where, absl::StrCat("two candidates of ", arm.name, " would share the folder ",
+                                       c.name, "; make their values differ in the first 6 digits"));
+    }
+  }
+  std::stable_sort(arm.candidates.begin(), arm.candidates.end(),
+                   [&arm](const Candidate& a, const Candidate& b) {
+                     if (a.lr_scale != b.lr_scale) return a.lr_scale < b.lr_scale;
+                     for (const std::string& option : arm.swept) {
+                       const std::string &x = a.options.at(option), &y = b.options.at(option);
+                       if (x != y) return ValueLess(x, y);
+                     }
+                     return false;
+                   });
+  return arm;
+}
+
+absl::Status Parser::AddTunedArms(const Experiment& e, Grid* grid,
+                                  std::vector<std::string>* arm_where) const {
+  const At& experiment = e.at;
+  const std::vector<Smoothing>& smoothings = e.smoothings;
+  auto flags = experiment.value->find("flags");
+  if (flags != experiment.value->end() && flags->contains("lr_scale")) {
+    return Error(Join(experiment.where, "flags.lr_scale"),
+                 "this experiment tunes lr_scale; give its values in tune.lr_scale only");
+  }
+  GS_ASSIGN_OR_RETURN(const Tune tune, ParseTune(e));
+  const bool has_baseline = std::any_of(smoothings.begin(), smoothings.end(),
+                                        [](const Smoothing& s) { return s.name == "none"; });
+  size_t settings = 1;
+  for (const auto& [option, values] : tune.options) settings *= values.size();
+  if (has_baseline && settings > 1 && tune.scales.size() < 2) {
+    return Error(Join(experiment.where, "tune.lr_scale"),
+                 absl::StrCat("give two or more values: the smoothed arms try ", settings,
+                              " settings at each, and the baseline gets as many learning-rate "
+                              "points, log-spaced over their range"));
+  }
+  for (const std::string& task : e.tasks) {
+    for (const std::string& preset : e.presets) {
+      for (const std::string& optimizer : e.optimizers) {
+        for (const Smoothing& smoothing : smoothings) {
+          for (const auto& [overrides, tag] : e.combos) {
+            GS_ASSIGN_OR_RETURN(TunedArm arm,
+                                MakeArm(task, preset, optimizer, smoothing, has_baseline,
+                                        overrides, tag, tune, e.seeds, experiment.where));
+            auto same = std::find_if(grid->tuned.begin(), grid->tuned.end(),
+                                     [&arm](const TunedArm& a) { return a.name == arm.name; });
+            if (same == grid->tuned.end()) {
+              grid->tuned.push_back(std::move(arm));
+              arm_where->push_back(experiment.where);
+              continue;
+            }
+            std::vector<std::vector<std::string>> mine, theirs;
+            for (const Candidate& c : arm.candidates) mine.push_back(c.run.TaskArgs());
+            for (const Candidate& c : same->candidates) theirs.push_back(c.run.TaskArgs());
+            if (mine != theirs || arm.tuning_seeds != same->tuning_seeds ||
+                arm.evaluation_seeds != same->evaluation_seeds) {
+              return Error(experiment.where,
+                           absl::StrCat("the tuned arm ", arm.name, " is also made by ",
+                                        (*arm_where)[same - grid->tuned.begin()],
+                                        " with other candidates or seeds; give it once"));
+            }
+          }
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
@@ -247,13 +544,17 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
   }
   std::map<std::string, size_t> by_dir;  // run directory -> index in grid.runs
   std::vector<std::string> where_of;     // the experiment each run came from
+  std::vector<std::string> arm_where;    // the experiment each tuned arm came from
   for (size_t e = 0; e < root["experiments"].size(); ++e) {
     const At experiment{&root["experiments"][e], absl::StrCat("experiments[", e, "]")};
     GS_RETURN_IF_ERROR(CheckKeys(
-        experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags"}));
-    std::vector<std::string> tasks, presets, optimizers;
-    std::vector<Smoothing> smoothings;
-    std::vector<int64_t> seeds;
+        experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags", "tune"}));
+    Experiment x{experiment};
+    std::vector<std::string>& tasks = x.tasks;
+    std::vector<std::string>& presets = x.presets;
+    std::vector<std::string>& optimizers = x.optimizers;
+    std::vector<Smoothing>& smoothings = x.smoothings;
+    std::vector<int64_t>& seeds = x.seeds;
     GS_ASSIGN_OR_RETURN(std::vector<At> items, List(experiment, "tasks"));
     for (const At& v : items) {
       GS_ASSIGN_OR_RETURN(std::string task, OneOf(v, names_.tasks, "task"));
@@ -269,8 +570,8 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
       GS_ASSIGN_OR_RETURN(std::string optimizer, OneOf(v, names_.optimizers, "optimizer"));
       optimizers.push_back(optimizer);
     }
-    GS_ASSIGN_OR_RETURN(items, List(experiment, "smoothing"));
-    for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(x.smoothing_items, List(experiment, "smoothing"));
+    for (const At& v : x.smoothing_items) {
       GS_ASSIGN_OR_RETURN(Smoothing s, ParseSmoothing(v));
       smoothings.push_back(s);
     }
@@ -279,8 +580,13 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
       GS_ASSIGN_OR_RETURN(int64_t seed, Int(v, 0, std::numeric_limits<int64_t>::max()));
       seeds.push_back(seed);
     }
-    GS_ASSIGN_OR_RETURN(auto combos, ParseFlags(experiment));
+    GS_ASSIGN_OR_RETURN(x.combos, ParseFlags(experiment));
+    const auto& combos = x.combos;
 
+    if (experiment.value->contains("tune")) {
+      GS_RETURN_IF_ERROR(AddTunedArms(x, &grid, &arm_where));
+      continue;
+    }
     for (int64_t seed : seeds) {
       for (const std::string& task : tasks) {
         for (const std::string& preset : presets) {
@@ -320,6 +626,30 @@ std::string Smoothing::Tag() const {
   const std::string tag = values.Tag();
   return tag.empty() ? name : absl::StrCat(name, "-", tag);
 }
+
+RunSpec TunedArm::Trial(size_t candidate, int64_t seed) const {
+  RunSpec run = candidates.at(candidate).run;
+  run.seed = seed;
+  run.dir = absl::StrCat("tune/", name, "/", candidates[candidate].name, "/seed", seed);
+  return run;
+}
+
+RunSpec TunedArm::Evaluation(size_t candidate, int64_t seed) const {
+  RunSpec run = candidates.at(candidate).run;
+  run.seed = seed;
+  run.dir = absl::StrCat("tuned/", name, "/", candidates[candidate].name, "/seed", seed);
+  return run;
+}
+
+std::vector<RunSpec> TunedArm::Trials() const {
+  std::vector<RunSpec> trials;
+  for (int64_t seed : tuning_seeds) {
+    for (size_t c = 0; c < candidates.size(); ++c) trials.push_back(Trial(c, seed));
+  }
+  return trials;
+}
+
+std::string TunedArm::TuningJsonPath() const { return absl::StrCat("tune/", name, "/tuning.json"); }
 
 absl::Status ReadCatalog(const std::string& json_text, GridNames* names) {
   const json catalog = json::parse(json_text, nullptr, false);

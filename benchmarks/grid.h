@@ -9,14 +9,17 @@
 //       "smoothing": [{"smoothing": "none"}, {"smoothing": "window", "alpha": 0.2},
 //                     {"smoothing": "ema", "rho": 0.3, "direction": "backward"}],
 //       "seeds": [0, 1, 2, 3, 4],
-//       "flags": {"steps": 100, "lr": [0.002, 0.004]}}]}
+//       "flags": {"steps": 100, "lr_scale": [0.5, 1, 2]},
+//       "tune": {"lr_scale": [0.25, 0.5, 1, 2, 4], "smoothing_alpha": [0.1, 0.2],
+//                "seeds": [100]}}]}
 //
 // tasks, preset, optimizers, smoothing and seeds are required; each takes a list or one
 // value. A smoothing entry names a registered transform and any of its declared options
 // (smoothing_alpha, window_radius, smoothing_kernel, smoothing_variant, smoothing_scope
 // and smoothing_target spell alpha, radius, kernel, variant, scope and target, as the
-// task flags do). Every mistake is InvalidArgument naming the file, the key path and
-// what is allowed.
+// task flags do). "tune" makes every task x preset x optimizer x smoothing x flags of the
+// experiment a tuned arm (TunedArm below; the protocol is benchmarks/tuning.h's).
+// Every mistake is InvalidArgument naming the file, the key path and what is allowed.
 #ifndef GS_BENCHMARKS_GRID_H_
 #define GS_BENCHMARKS_GRID_H_
 
@@ -49,8 +52,8 @@ struct RunSpec {
   std::string optimizer;
   Smoothing smoothing;
   int64_t seed = 0;
-  // Flag overrides (lr, steps, eval_every, checkpoint_every, threads) in that order, each
-  // with its value as the grid wrote it.
+  // Flag overrides (lr, lr_scale, steps, eval_every, checkpoint_every, threads) in that
+  // order, each with its value as the grid wrote it.
   std::vector<std::pair<std::string, std::string>> overrides;
   // <task>/<preset>/<optimizer>-<smoothing tag>[-<overrides tag>]/seed<k>, e.g.
   // lm_pretrain/quick/adamw-none-lr0.002-steps100/seed0.
@@ -60,10 +63,49 @@ struct RunSpec {
   std::vector<std::string> TaskArgs() const;
 };
 
+// One setting a tuned arm tries: a learning-rate multiplier and, for a smoothed arm,
+// the values of the smoothing options the tune sweeps.
+struct Candidate {
+  // Its folder in the arm's: the swept options' tags and lr_scale, "a0.1-lr_scale0.5".
+  std::string name;
+  double lr_scale = 1.0;
+  std::map<std::string, std::string> options;  // swept option -> value as passed
+  RunSpec run;  // its runs' flags; seed and dir are set per run
+};
+
+// A tuned arm: one task x preset x optimizer x smoothing entry x flag combination of an
+// experiment with "tune". Its candidates run on the tuning seeds first (stage 1); the
+// best by the selection metric then runs on the evaluation seeds (stage 2).
+struct TunedArm {
+  // <task>/<preset>/<optimizer>-<smoothing>[-<flags>], the smoothing tag without the
+  // swept options: "lm_pretrain/quick/adamw-none", "lm_pretrain/quick/adamw-window"
+  // (alpha swept), "lm_pretrain/quick/adamw-window-a0.2" (alpha not swept).
+  std::string name;
+  std::string task, preset, optimizer;
+  std::string smoothing;  // the smoothing entry's name: "none", "window"
+  // The arm without smoothing that this one is compared with (same task, preset,
+  // optimizer and flags, in the same experiment); "" for a baseline or when none.
+  std::string baseline;
+  std::vector<std::string> swept;  // the smoothing options the tune sweeps for this arm
+  // Ordered by lr_scale, then the swept options' values (ascending): the order in which
+  // ties between equally good candidates are broken.
+  std::vector<Candidate> candidates;
+  std::vector<int64_t> tuning_seeds, evaluation_seeds;
+
+  // tune/<name>/<candidate>/seed<k>, and tuned/<name>/<candidate>/seed<k>.
+  RunSpec Trial(size_t candidate, int64_t seed) const;
+  RunSpec Evaluation(size_t candidate, int64_t seed) const;
+  // Every candidate at every tuning seed, seeds slowest.
+  std::vector<RunSpec> Trials() const;
+  // tune/<name>/tuning.json, relative to the results folder.
+  std::string TuningJsonPath() const;
+};
+
 struct Grid {
   std::string path;
   std::string description;
-  std::vector<RunSpec> runs;  // unique directories, in expansion order
+  std::vector<RunSpec> runs;     // untuned runs: unique directories, in expansion order
+  std::vector<TunedArm> tuned;   // unique names, in expansion order
 };
 
 // What a grid may name: the suite's tasks (built or planned), the registered base

@@ -386,15 +386,25 @@ const char* StatusName(RunStatus status) {
   return "?";
 }
 
-std::string PrimaryMetricText(const nlohmann::json& run) {
-  if (!run.is_object() || !run.contains("primary_metric") || !run["primary_metric"].is_object()) {
-    return "";
-  }
-  const nlohmann::json name = run["primary_metric"].value("name", nlohmann::json());
+namespace {
+
+// "<name> <value>" of run.json's final for the metric named by run[key].name; "" without.
+std::string FinalMetricText(const nlohmann::json& run, const char* key) {
+  if (!run.is_object() || !run.contains(key) || !run[key].is_object()) return "";
+  const nlohmann::json name = run[key].value("name", nlohmann::json());
   if (!name.is_string() || !run.contains("final") || !run["final"].is_object()) return "";
   const nlohmann::json value = run["final"].value(name.get<std::string>(), nlohmann::json());
   if (!value.is_number()) return "";
   return absl::StrFormat("%s %.6g", name.get<std::string>(), value.get<double>());
+}
+
+}  // namespace
+
+std::string PrimaryMetricText(const nlohmann::json& run) {
+  const std::string primary = FinalMetricText(run, "primary_metric");
+  const std::string selection = FinalMetricText(run, "selection_metric");
+  if (primary.empty() || selection.empty() || selection == primary) return primary;
+  return absl::StrCat(primary, " (selection: ", selection, ")");
 }
 
 SuiteResult RunAll(const std::vector<RunSpec>& runs, const RunnerOptions& options) {

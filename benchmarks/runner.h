@@ -46,7 +46,8 @@ RunState ReadRunState(const std::string& run_dir);
 // "new", "partial", "completed", "diverged".
 const char* StatusName(RunStatus status);
 
-// "test_accuracy 0.8123" from run.json's primary_metric and final, or "" without one.
+// "test_accuracy 0.8123" from run.json's primary_metric and final, or "" without one;
+// with the selection metric where it is another: "... (selection: val_accuracy 0.8201)".
 std::string PrimaryMetricText(const nlohmann::json& run);
 
 struct RunnerOptions {

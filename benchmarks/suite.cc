@@ -2,9 +2,10 @@
 //
 // Runs every run of a grid (benchmarks/grids/<name>.json, or a file) as a process of its
 // task binary, skips runs already completed or diverged, resumes interrupted ones, then
-// writes the report into <results>/report/. Exit codes: 0 every run completed or
-// diverged, 1 a run failed (or the suite was stopped, or the report failed), 2 a bad grid
-// or flag.
+// writes the report into <results>/report/. A grid with tuned arms runs in two stages:
+// the untuned runs and every tuning trial, then each arm's chosen candidate on the
+// evaluation seeds (benchmarks/tuning.h). Exit codes: 0 every run completed or diverged,
+// 1 a run failed (or the suite was stopped, or the report failed), 2 a bad grid or flag.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +24,12 @@
 #include "benchmarks/grid.h"
 #include "benchmarks/runner.h"
 #include "benchmarks/suite_files.h"
+#include "benchmarks/tuning.h"
 #include "reports/report.h"
 
 ABSL_FLAG(std::string, grid, "",
           "a grid name (benchmarks/grids/<name>.json: smoke, demo, quick, paper, ablation_*, "
-          "lr_sweep) or a path to a grid file");
+          "lr_sweep, tuned_quick, tuned_smoke) or a path to a grid file");
 ABSL_FLAG(std::string, results, "results",
           "results folder (relative paths resolve against the workspace under bazel run)");
 ABSL_FLAG(int, jobs, 1, "runs at a time, each a process");
@@ -50,7 +52,13 @@ int BadInput(const std::string& message) {
   return kExitBadInput;
 }
 
-int List(const Grid& grid, const std::vector<RunSpec>& runs, const std::string& results) {
+bool Finished(const std::string& dir) {
+  const RunStatus status = ReadRunState(dir).status;
+  return status == RunStatus::kCompleted || status == RunStatus::kDiverged;
+}
+
+// Prints each run with its state; returns how many are done.
+int ListRuns(const std::vector<RunSpec>& runs, const std::string& results) {
   int done = 0;
   for (const RunSpec& run : runs) {
     const RunState state = ReadRunState(results + "/" + run.dir);
@@ -60,9 +68,51 @@ int List(const Grid& grid, const std::vector<RunSpec>& runs, const std::string& 
     std::printf("%-9s  %s/%s%s%s\n", StatusName(state.status), results.c_str(), run.dir.c_str(),
                 finished ? "  " : "", finished ? PrimaryMetricText(state.run).c_str() : "");
   }
+  return done;
+}
+
+bool Matches(const RunSpec& run, const std::string& filter) {
+  return absl::StrContains(run.dir, filter);
+}
+
+// The evaluation runs of an arm's chosen candidate that --filter keeps.
+std::vector<RunSpec> EvaluationRuns(const TunedArm& arm, const ArmChoice& choice,
+                                    const std::string& filter) {
+  std::vector<RunSpec> runs;
+  if (choice.state != ArmState::kChosen) return runs;
+  for (int64_t seed : arm.evaluation_seeds) {
+    RunSpec run = arm.Evaluation(choice.chosen, seed);
+    if (Matches(run, filter)) runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+int List(const Grid& grid, const std::vector<RunSpec>& runs, const std::string& results,
+         const std::string& filter) {
+  int done = ListRuns(runs, results);
+  size_t total = runs.size();
+  for (const TunedArm& arm : grid.tuned) {
+    const ArmChoice choice = ChooseCandidate(arm, results);
+    std::printf("tuned      %s\n", ChoiceText(arm, choice).c_str());
+    const std::vector<RunSpec> evaluation = EvaluationRuns(arm, choice, filter);
+    done += ListRuns(evaluation, results);
+    total += evaluation.size();
+  }
   std::printf("%s: %zu runs, %d done (completed or diverged), %zu to run\n", grid.path.c_str(),
-              runs.size(), done, runs.size() - done);
+              total, done, total - done);
   return kExitOk;
+}
+
+void PrintResult(const SuiteResult& result) {
+  std::fprintf(stderr,
+               "suite: %d runs: %d completed, %d diverged, %d skipped (done before), %d failed; "
+               "%d task processes started\n",
+               result.total, result.completed, result.diverged, result.skipped, result.failed,
+               result.started);
+  for (const Failure& f : result.failures) {
+    std::fprintf(stderr, "  failed: %s (%s); log: %s\n", f.dir.c_str(), f.reason.c_str(),
+                 f.log.c_str());
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -124,22 +174,43 @@ int Main(int argc, char** argv) {
   }
   const std::string results = Absolute(absl::GetFlag(FLAGS_results), workspace);
 
+  // Stage 1: the untuned runs and every tuning trial; stage 2 (tuned grids only): the
+  // evaluation runs, known once the trials are done.
   std::vector<RunSpec> runs;
   const std::string filter = absl::GetFlag(FLAGS_filter);
+  size_t planned = grid->runs.size();
+  bool evaluation_matches = false;
   for (const RunSpec& run : grid->runs) {
-    if (absl::StrContains(run.dir, filter)) runs.push_back(run);
+    if (Matches(run, filter)) runs.push_back(run);
   }
-  if (runs.empty()) {
-    return BadInput(absl::StrCat("--filter=", filter, " matches none of the ",
-                                 grid->runs.size(), " runs of ", grid->path));
+  for (const TunedArm& arm : grid->tuned) {
+    for (const RunSpec& trial : arm.Trials()) {
+      if (Matches(trial, filter)) runs.push_back(trial);
+    }
+    planned += arm.Trials().size() + arm.evaluation_seeds.size();
+    for (size_t c = 0; c < arm.candidates.size() && !evaluation_matches; ++c) {
+      for (int64_t seed : arm.evaluation_seeds) {
+        evaluation_matches |= Matches(arm.Evaluation(c, seed), filter);
+      }
+    }
   }
-  if (absl::GetFlag(FLAGS_list)) return List(*grid, runs, results);
+  if (runs.empty() && !evaluation_matches) {
+    return BadInput(absl::StrCat("--filter=", filter, " matches none of the ", planned,
+                                 " runs of ", grid->path));
+  }
+  if (absl::GetFlag(FLAGS_list)) return List(*grid, runs, results, filter);
 
   // Every task still to run needs its binary, before anything starts.
   std::set<std::string> tasks;
   for (const RunSpec& run : runs) {
-    const RunStatus status = ReadRunState(results + "/" + run.dir).status;
-    if (status != RunStatus::kCompleted && status != RunStatus::kDiverged) tasks.insert(run.task);
+    if (!Finished(results + "/" + run.dir)) tasks.insert(run.task);
+  }
+  for (const TunedArm& arm : grid->tuned) {
+    for (int64_t seed : arm.evaluation_seeds) {
+      for (size_t c = 0; c < arm.candidates.size(); ++c) {
+        if (Matches(arm.Evaluation(c, seed), filter)) tasks.insert(arm.task);
+      }
+    }
   }
   for (const std::string& task : tasks) {
     const std::string binary = task_binary(task);
@@ -161,23 +232,40 @@ int Main(int argc, char** argv) {
   options.results_dir = results;
   options.jobs = jobs;
   options.task_binary = task_binary;
-  const SuiteResult result = RunAll(runs, options);
-
-  std::fprintf(stderr,
-               "suite: %d runs: %d completed, %d diverged, %d skipped (done before), %d failed; "
-               "%d task processes started\n",
-               result.total, result.completed, result.diverged, result.skipped, result.failed,
-               result.started);
-  for (const Failure& f : result.failures) {
-    std::fprintf(stderr, "  failed: %s (%s); log: %s\n", f.dir.c_str(), f.reason.c_str(),
-                 f.log.c_str());
+  const bool tuned = !grid->tuned.empty();
+  if (tuned) {
+    std::fprintf(stderr,
+                 "suite: stage 1 of 2: %zu untuned runs and tuning trials of %zu tuned arms\n",
+                 runs.size(), grid->tuned.size());
+  }
+  SuiteResult result = RunAll(runs, options);
+  PrintResult(result);
+  int failed = result.failed;
+  if (tuned && result.signal == 0) {
+    std::vector<RunSpec> evaluation;
+    for (const TunedArm& arm : grid->tuned) {
+      const ArmChoice choice = ChooseCandidate(arm, results);
+      if (absl::Status s = WriteTuningJson(arm, choice, results); !s.ok()) {
+        std::fprintf(stderr, "suite: %s\n", std::string(s.message()).c_str());
+        return kExitFailed;
+      }
+      std::fprintf(stderr, "tune: %s\n", ChoiceText(arm, choice).c_str());
+      for (RunSpec& run : EvaluationRuns(arm, choice, filter)) evaluation.push_back(std::move(run));
+    }
+    std::fprintf(stderr, "suite: stage 2 of 2: %zu evaluation runs of the chosen candidates\n",
+                 evaluation.size());
+    if (!evaluation.empty()) {
+      result = RunAll(evaluation, options);
+      PrintResult(result);
+      failed += result.failed;
+    }
   }
   if (result.signal != 0) {
     std::fprintf(stderr, "suite: stopped by %s; run the same command again to finish\n",
                  strsignal(result.signal));
     return kExitFailed;
   }
-  int code = result.failed > 0 ? kExitFailed : kExitOk;
+  int code = failed > 0 ? kExitFailed : kExitOk;
   if (!absl::GetFlag(FLAGS_no_report)) {
     const std::string report_dir = results + "/report";
     absl::StatusOr<reports::ReportSummary> report = reports::WriteReport(results, report_dir);

@@ -343,11 +343,11 @@ bool IsDefault(const OptionDecl& d, const std::string& text) {
 
 }  // namespace
 
-std::string OptionValues::Tag() const {
+std::string OptionValues::Tag(const std::set<std::string>& leave_out) const {
   std::vector<std::string> parts;
   for (const OptionDecl& d : schema_->decls()) {
     const std::string& text = text_.at(d.name);
-    if (!d.names_run || (!d.strength && IsDefault(d, text))) continue;
+    if (!d.names_run || (!d.strength && IsDefault(d, text)) || leave_out.count(d.name)) continue;
     parts.push_back(d.tag + text);
   }
   return absl::StrJoin(parts, "-");

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,8 +119,9 @@ class OptionValues {
   const std::string& Text(absl::string_view name) const;
   const OptionSchema& schema() const { return *schema_; }
   // The strength (always) and the other options that name the run and differ from
-  // their default, "-"-joined in declaration order ("a0.1-triangle").
-  std::string Tag() const;
+  // their default, "-"-joined in declaration order ("a0.1-triangle"); options in
+  // `leave_out` are left out (a tuned arm's name, whose strength is swept).
+  std::string Tag(const std::set<std::string>& leave_out = {}) const;
   // The same options as "alpha=0.1 kernel=triangle", for labels.
   std::string Label() const;
   // name -> typed value, every option.

@@ -49,10 +49,7 @@ std::string Quoted(const std::string& s) {
 }
 
 std::string ArmLabel(const Row& r) {
-  std::string name = r.optimizer == "sgd"     ? "SGD"
-                     : r.optimizer == "adamw" ? "AdamW"
-                     : r.optimizer == "muon"  ? "Muon"
-                                              : r.optimizer;
+  const std::string name = OptimizerName(r.optimizer);
   if (r.smoothing == "none") return name;
   if (r.smoothing == kDefaultSmoothingTag) return name + " +GS";
   return absl::StrCat(name, " ", r.smoothing_label);
@@ -67,12 +64,6 @@ std::string StrengthLabel(const Row& r, const Run& run) {
     if (absl::StartsWith(w, run.strength_name + "=")) w = run.strength_name + "=*";
   }
   return absl::StrCat(ArmLabel(baseline), " ", absl::StrJoin(words, " "));
-}
-
-double Median(std::vector<double> x) {
-  std::sort(x.begin(), x.end());
-  const size_t n = x.size();
-  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
 std::vector<const Run*> Completed(const Row& r) {
@@ -367,6 +358,74 @@ void DepthSpecs(const Summary& summary, std::vector<Spec>* specs,
   }
 }
 
+// Per task and preset with tuned arms: the selection metric at the end of training against
+// lr_scale (log axis), mean over the tuning seeds, one line per arm (and per setting of
+// its swept smoothing options); diverged candidates are left out, the chosen ones circled.
+void SweepSpecs(const TunedSummary& tuned, std::vector<Spec>* specs) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const TunedRow& t : tuned.rows) {
+    if (std::find(keys.begin(), keys.end(), std::make_pair(t.task, t.preset)) == keys.end()) {
+      keys.push_back({t.task, t.preset});
+    }
+  }
+  for (const auto& [task, preset] : keys) {
+    Spec s;
+    s.name = Sanitize(absl::StrCat("sweep_", task, "_", preset));
+    std::string metric, plots, chosen;
+    int index = 0;
+    for (const TunedRow& t : tuned.rows) {
+      if (t.task != task || t.preset != preset) continue;
+      if (metric.empty()) metric = t.selection_metric;
+      std::vector<std::map<std::string, std::string>> settings;  // of the swept options
+      for (const TunedCandidate& c : t.candidates) {
+        if (std::find(settings.begin(), settings.end(), c.options) == settings.end()) {
+          settings.push_back(c.options);
+        }
+      }
+      for (const auto& setting : settings) {
+        std::string label = ArmTitle(t);
+        for (const auto& [k, v] : setting) absl::StrAppend(&label, " ", k, "=", v);
+        std::string block, left_out;
+        for (const TunedCandidate& c : t.candidates) {
+          if (c.options != setting) continue;
+          if (c.value) {
+            absl::StrAppend(&block, Num(c.lr_scale), " ", Num(*c.value), "\n");
+          } else {
+            absl::StrAppend(&left_out, "# lr_scale ", Num(c.lr_scale), ": ", c.excluded, "\n");
+          }
+        }
+        if (block.empty()) {  // no point to draw: a comment only, so indices stay aligned
+          absl::StrAppend(&s.data, "# ", label, ": no candidate to draw\n", left_out);
+          continue;
+        }
+        absl::StrAppend(&s.data, index ? "\n\n" : "", "# ", label, "\n# lr_scale ", metric, "\n",
+                        block, left_out);
+        absl::StrAppend(&plots, plots.empty() ? "plot " : ", \\\n     ", "'", s.name,
+                        ".dat' index ", index, " using 1:2 with linespoints lw 2 pt 7 lc ",
+                        index + 1, " title ", Quoted(label));
+        ++index;
+      }
+      if (t.chosen >= 0 && t.candidates[t.chosen].value) {
+        absl::StrAppend(&chosen, Num(t.candidates[t.chosen].lr_scale), " ",
+                        Num(*t.candidates[t.chosen].value), "\n");
+      }
+    }
+    if (index == 0) continue;
+    if (!chosen.empty()) {
+      absl::StrAppend(&s.data, "\n\n# chosen\n# lr_scale ", metric, "\n", chosen);
+      absl::StrAppend(&plots, ", \\\n     '", s.name, ".dat' index ", index,
+                      " using 1:2 with points pt 6 ps 3 lc rgb \"black\" title \"chosen\"");
+    }
+    s.title = absl::StrCat(task, " (", preset, "): ", metric,
+                           " at the end of training against lr_scale, mean over the tuning seeds");
+    s.body = absl::StrCat("set title ", Quoted(absl::StrCat(task, " (", preset, "): tuning sweep")),
+                          "\nset xlabel \"lr_scale (x the preset's learning rate)\"\nset ylabel ",
+                          Quoted(metric), "\nset logscale x 2\nset grid\nset key below\n",
+                          "set offsets graph 0.05, graph 0.05, 0, 0\n", plots, "\n");
+    specs->push_back(std::move(s));
+  }
+}
+
 }  // namespace
 
 std::string FindGnuplot() {
@@ -380,9 +439,10 @@ std::string FindGnuplot() {
 }
 
 absl::StatusOr<FigureSet> WriteFigures(const Summary& summary, const std::string& out_dir,
-                                       const std::string& gnuplot) {
+                                       const std::string& gnuplot, const TunedSummary& tuned) {
   FigureSet set;
   std::vector<Spec> specs;
+  SweepSpecs(tuned, &specs);
   CurveSpecs(summary, &specs);
   AlphaSpecs(summary, &specs);
   DepthSpecs(summary, &specs, &set.warnings);
@@ -398,7 +458,8 @@ absl::StatusOr<FigureSet> WriteFigures(const Summary& summary, const std::string
       const std::string name = entry.path().filename().string();
       const std::string ext = entry.path().extension().string();
       const bool ours = (absl::StartsWith(name, "curve_") || absl::StartsWith(name, "alpha_") ||
-                         absl::StartsWith(name, "depth_cka_")) &&
+                         absl::StartsWith(name, "depth_cka_") ||
+                         absl::StartsWith(name, "sweep_")) &&
                         (ext == ".png" || ext == ".svg" || ext == ".dat" || ext == ".gp");
       if (ours && !written.count(name)) stale.push_back(entry.path());
     }

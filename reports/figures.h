@@ -1,5 +1,6 @@
-// The report's figures: training curves, primary-metric curves, the alpha ablation and
-// depth-similarity heatmaps. Each figure's data file and gnuplot script are written
+// The report's figures: training curves, primary-metric curves, the alpha ablation,
+// depth-similarity heatmaps and the tuned arms' learning-rate sweeps. Each figure's data
+// file and gnuplot script are written
 // next to it (re-plot with `gnuplot <name>.gp` in that folder); gnuplot runs as a
 // subprocess with its cairo terminals (PNG and SVG).
 #ifndef GS_REPORTS_FIGURES_H_
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "reports/summary.h"
+#include "reports/tuned.h"
 
 namespace gs::reports {
 
@@ -32,7 +34,8 @@ std::string FindGnuplot();
 // failing, the data and scripts are still written and a warning says why there are no
 // images. Errors only when the folder cannot be written.
 absl::StatusOr<FigureSet> WriteFigures(const Summary& summary, const std::string& out_dir,
-                                       const std::string& gnuplot);
+                                       const std::string& gnuplot,
+                                       const TunedSummary& tuned = TunedSummary());
 
 }  // namespace gs::reports
 

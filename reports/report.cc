@@ -4,12 +4,14 @@
 #include <set>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "reports/figures.h"
 #include "tasks/files.h"
 #include "reports/runs.h"
 #include "reports/summary.h"
 #include "reports/table_format.h"
+#include "reports/tuned.h"
 
 namespace gs::reports {
 
@@ -25,8 +27,11 @@ std::string Index(const ReportSummary& report, const std::vector<Figure>& figure
       " run(s) read (completed, diverged and failed; running and broken ones are skipped and "
       "listed under Warnings).\n\n## Tables\n\n",
       "- [summary.csv](summary.csv): one row per task, preset, optimizer, configuration and "
-      "smoothing setting, with n, mean, std, 95% CI, delta and p-value\n",
-      "- [tables.md](tables.md): main results, ablations, overhead and depth similarity\n",
+      "smoothing setting of the untuned runs, with n, mean, std, 95% CI, delta and p-value\n",
+      "- [tuned.csv](tuned.csv): one row per tuned arm: the chosen setting, its evaluation "
+      "runs' statistics and steps to target\n",
+      "- [tables.md](tables.md): tuned results, main results (untuned), ablations, overhead and "
+      "depth similarity\n",
       "- [tables.tex](tables.tex): the same tables as a LaTeX fragment (booktabs)\n",
       "\n## Figures\n");
   if (figures.empty()) md += "\nNo figures (no completed run has curves or depth data).\n";
@@ -61,10 +66,20 @@ absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
     return absl::PermissionDeniedError(absl::StrCat("output directory ", out_dir,
                                                     " cannot be created: ", error.message()));
   }
-  const Summary summary = Summarize(runs->runs);
+  // Tuning trials (tune/) and tuned evaluation runs (tuned/) are the tuned section's;
+  // the other tables are of the untuned runs.
+  std::vector<Run> untuned;
+  for (const Run& r : runs->runs) {
+    if (!absl::StartsWith(r.path, "tune/") && !absl::StartsWith(r.path, "tuned/")) {
+      untuned.push_back(r);
+    }
+  }
+  const Summary summary = Summarize(untuned);
+  const TunedSummary tuned = SummarizeTuned(results_dir, runs->runs);
 
   ReportSummary report;
   for (const Row& r : summary.rows) report.runs_read += static_cast<int>(r.runs.size());
+  for (const Run& r : runs->runs) report.runs_read += absl::StartsWith(r.path, "tune") ? 1 : 0;
   std::set<std::string> seen;
   auto warn = [&](const std::vector<std::string>& warnings) {
     for (const std::string& w : warnings) {
@@ -73,6 +88,7 @@ absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
   };
   warn(runs->warnings);
   warn(summary.warnings);
+  warn(tuned.warnings);
 
   auto write = [&](const std::string& name, const std::string& contents) -> absl::Status {
     absl::Status s = WriteFileAtomic(absl::StrCat(out_dir, "/", name), contents);
@@ -83,10 +99,11 @@ absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
     return absl::OkStatus();
   };
   if (absl::Status s = write("summary.csv", SummaryCsv(summary)); !s.ok()) return s;
-  const std::vector<Section> tables = AllTables(summary);
+  if (absl::Status s = write("tuned.csv", TunedCsv(tuned)); !s.ok()) return s;
+  const std::vector<Section> tables = AllTables(summary, tuned);
   if (absl::Status s = write("tables.md", RenderMarkdown(tables)); !s.ok()) return s;
   if (absl::Status s = write("tables.tex", RenderLatex(tables)); !s.ok()) return s;
-  absl::StatusOr<FigureSet> figures = WriteFigures(summary, out_dir, FindGnuplot());
+  absl::StatusOr<FigureSet> figures = WriteFigures(summary, out_dir, FindGnuplot(), tuned);
   if (!figures.ok()) {
     return absl::PermissionDeniedError(absl::StrCat("output directory ", out_dir,
                                                     " is not writable: ", figures.status().message()));

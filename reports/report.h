@@ -1,5 +1,5 @@
-// The whole report from a results folder: summary.csv, tables.md, tables.tex, figures
-// and index.md. The suite runner calls WriteReport after a grid; //reports:tables is
+// The whole report from a results folder: summary.csv, tuned.csv, tables.md, tables.tex,
+// figures and index.md. The suite runner calls WriteReport after a grid; //reports:tables is
 // its command line.
 #ifndef GS_REPORTS_REPORT_H_
 #define GS_REPORTS_REPORT_H_
@@ -17,7 +17,8 @@ struct ReportSummary {
   std::string index_path;              // <out>/index.md
 };
 
-// Reads every run under results_dir and writes summary.csv, tables.md, tables.tex, figures
+// Reads every run under results_dir and writes summary.csv, tuned.csv, tables.md, tables.tex,
+// figures
 // (PNG + SVG via gnuplot) and index.md into out_dir. Broken or partial runs are warnings,
 // never errors; errors are only for an unreadable results_dir or an unwritable out_dir.
 absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir, const std::string& out_dir);

@@ -74,7 +74,7 @@ void ReadMetrics(const std::string& dir, const std::string& rel, Run* run,
     warnings->push_back(absl::StrCat(rel, ": no metrics.jsonl; no curves for this run"));
     return;
   }
-  std::map<int64_t, double> train, primary;
+  std::map<int64_t, double> train, primary, selection;
   int line_number = 0, bad = 0;
   for (absl::string_view line : absl::StrSplit(*text, '\n')) {
     ++line_number;
@@ -89,6 +89,7 @@ void ReadMetrics(const std::string& dir, const std::string& rel, Run* run,
       if (auto v = Number(j, "train_loss")) train[step] = *v;
     }
     if (auto v = Number(j, run->metric)) primary[step] = *v;
+    if (auto v = Number(j, run->selection_metric)) selection[step] = *v;
   }
   if (bad > 0) {
     warnings->push_back(
@@ -96,6 +97,7 @@ void ReadMetrics(const std::string& dir, const std::string& rel, Run* run,
   }
   run->train_loss = SortedCurve(std::move(train));
   run->primary = SortedCurve(std::move(primary));
+  run->selection = SortedCurve(std::move(selection));
 }
 
 void ReadDepth(const std::string& dir, const std::string& rel, Run* run,
@@ -179,7 +181,7 @@ void Walk(const fs::path& dir, const fs::path& root, const std::set<fs::path>& s
     if (skip.count(fs::weakly_canonical(sub, error))) continue;
     subdirs.push_back(sub);
   }
-  if (subdirs.empty() && dir != root) {
+  if (subdirs.empty() && dir != root && !fs::exists(dir / "tuning.json", error)) {
     set->warnings.push_back(absl::StrCat(rel, ": no run.json, not a run directory; skipped"));
     return;
   }
@@ -253,6 +255,12 @@ absl::StatusOr<Run> ReadRun(const std::string& dir, const std::string& rel,
     }
   }
   run.seconds_per_step = Number(j, "seconds_per_step");
+  const json& selection = j.contains("selection_metric") ? j["selection_metric"] : primary;
+  run.selection_metric = String(selection, "name").value_or(run.metric);
+  run.selection_goal = String(selection, "goal").value_or(run.goal);
+  if (run.status == "completed") {
+    run.selection_value = Number(j.value("final", empty), run.selection_metric);
+  }
 
   // Smoothing: the tag names the setting, the label shows it, and the options except
   // the strength name its family.

@@ -44,6 +44,10 @@ struct Run {
   std::string status;  // completed | diverged | failed (running runs are not read)
   std::string metric, goal;
   std::optional<double> value;  // the final primary metric of a completed run
+  // The metric tuning selects on (run.json's selection_metric; the primary metric where
+  // the run declares none) and its final value.
+  std::string selection_metric, selection_goal;
+  std::optional<double> selection_value;
   std::optional<double> seconds_per_step;
   // The configuration that decides what is trained, flattened ("lr" -> "0.004",
   // "task.width" -> "64"): every config value except the seed, the optimizer and
@@ -52,6 +56,7 @@ struct Run {
   std::map<std::string, std::string> config;
   std::vector<CurvePoint> train_loss;  // metrics.jsonl train lines
   std::vector<CurvePoint> primary;     // metrics.jsonl lines holding the primary metric
+  std::vector<CurvePoint> selection;   // ... and the selection metric
   std::vector<DepthChain> depth;       // empty without depth.json
 };
 
@@ -62,7 +67,8 @@ struct RunSet {
 
 // Every folder under `results_dir` holding run.json is a run directory (not descended
 // into). Folders named `report` or `cache` directly under it and folders in `skip` are
-// ignored. Errors only when `results_dir` is not a readable folder.
+// ignored; a folder holding a tuned arm's tuning.json is not warned about. Errors only
+// when `results_dir` is not a readable folder.
 absl::StatusOr<RunSet> ReadRuns(const std::string& results_dir,
                                 const std::vector<std::string>& skip = {});
 

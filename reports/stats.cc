@@ -1,5 +1,6 @@
 #include "reports/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -48,6 +49,18 @@ double Mean(const std::vector<double>& x) {
   double sum = 0.0;
   for (double v : x) sum += v;
   return sum / static_cast<double>(x.size());
+}
+
+double Median(std::vector<double> x) {
+  if (x.empty()) return kNaN;
+  std::sort(x.begin(), x.end());
+  const size_t n = x.size();
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+Interval Clamp(Interval interval, Interval range) {
+  return {std::min(std::max(interval.low, range.low), range.high),
+          std::max(std::min(interval.high, range.high), range.low)};
 }
 
 double SampleStd(const std::vector<double>& x) {

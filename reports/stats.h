@@ -11,6 +11,9 @@ namespace gs::reports {
 // NaN for an empty sample.
 double Mean(const std::vector<double>& x);
 
+// The middle value (the mean of the two middle ones for an even count); NaN when empty.
+double Median(std::vector<double> x);
+
 // Sample standard deviation (divides by n - 1); NaN for fewer than two values.
 double SampleStd(const std::vector<double>& x);
 
@@ -34,6 +37,10 @@ struct Interval {
 
 // Mean +- t_{0.975, n-1} * s / sqrt(n); nullopt for fewer than two values.
 std::optional<Interval> ConfidenceInterval95(const std::vector<double>& x);
+
+// `interval` cut to `range`: an interval of a bounded quantity (an accuracy, a CKA, a
+// cosine) claims no values the quantity cannot take.
+Interval Clamp(Interval interval, Interval range);
 
 struct TTest {
   double t;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -40,16 +42,6 @@ std::string Overrides(const std::map<std::string, std::string>& config,
   return absl::StrJoin(parts, " ");
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string quoted = "\"";
-  for (char c : s) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
 using RowKey = std::tuple<std::string, int, std::string, int, std::string, std::string,
                           std::string, std::string, std::string>;
 
@@ -74,9 +66,78 @@ bool SmoothingLess(const std::string& a, const std::string& b) {
   return std::make_pair(rank(a), a) < std::make_pair(rank(b), b);
 }
 
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string OptimizerName(const std::string& optimizer) {
+  if (optimizer == "sgd") return "SGD";
+  if (optimizer == "adamw") return "AdamW";
+  if (optimizer == "muon") return "Muon";
+  return optimizer;
+}
+
 std::string FormatNumber(double v) {
   if (std::isnan(v)) return "";
-  return absl::StrFormat("%.6g", v);
+  std::string text;
+  for (int precision = 1; precision <= 17; ++precision) {
+    text = absl::StrFormat("%.*g", precision, v);
+    if (std::strtod(text.c_str(), nullptr) == v) break;
+  }
+  return text;
+}
+
+std::optional<Interval> RangeOf(const std::string& quantity) {
+  if (absl::EndsWith(quantity, "accuracy") || absl::EndsWith(quantity, "cka")) {
+    return Interval{0.0, 1.0};
+  }
+  if (absl::EndsWith(quantity, "cosine")) return Interval{-1.0, 1.0};
+  return std::nullopt;
+}
+
+std::optional<Interval> BoundedInterval95(const std::vector<double>& x,
+                                          const std::string& quantity) {
+  std::optional<Interval> ci = ConfidenceInterval95(x);
+  const std::optional<Interval> range = RangeOf(quantity);
+  if (ci && range) ci = Clamp(*ci, *range);
+  return ci;
+}
+
+void FillStatistics(Row* row) {
+  row->seeds.clear();
+  row->values.clear();
+  for (const Run* r : row->runs) {
+    if (r->status != "completed") continue;
+    row->seeds.push_back(r->seed);
+    row->values.push_back(*r->value);
+  }
+  row->n = static_cast<int>(row->values.size());
+  row->mean = row->n > 0 ? Mean(row->values) : kNaN;
+  row->std = SampleStd(row->values);
+  row->ci95 = BoundedInterval95(row->values, row->metric);
+}
+
+void CompareWithBaseline(Row* row, const Row& base) {
+  if (row->n > 0 && base.n > 0) row->delta = row->mean - base.mean;
+  std::optional<TTest> test;
+  if (row->n >= 2 && base.n >= 2 && row->seeds == base.seeds) {
+    test = PairedTTest(row->values, base.values);  // both in seed order
+    row->test = "paired";
+  } else {
+    test = WelchTTest(row->values, base.values);
+    row->test = "welch";
+  }
+  if (test) {
+    row->p_value = test->p;
+  } else {
+    row->test.clear();
+  }
 }
 
 std::string FormatNumber(const std::optional<double>& v) {
@@ -143,15 +204,7 @@ Summary Summarize(const std::vector<Run>& runs) {
   for (auto& [key, row] : ordered) {
     std::sort(row.runs.begin(), row.runs.end(),
               [](const Run* a, const Run* b) { return a->seed < b->seed; });
-    for (const Run* r : row.runs) {
-      if (r->status != "completed") continue;
-      row.seeds.push_back(r->seed);
-      row.values.push_back(*r->value);
-    }
-    row.n = static_cast<int>(row.values.size());
-    row.mean = row.n > 0 ? Mean(row.values) : kNaN;
-    row.std = SampleStd(row.values);
-    row.ci95 = ConfidenceInterval95(row.values);
+    FillStatistics(&row);
     index[key] = static_cast<int>(summary.rows.size());
     summary.rows.push_back(std::move(row));
   }
@@ -163,21 +216,7 @@ Summary Summarize(const std::vector<Run>& runs) {
     auto it = index.find(base_key);
     if (it == index.end()) continue;
     row.baseline = it->second;
-    const Row& base = summary.rows[it->second];
-    if (row.n > 0 && base.n > 0) row.delta = row.mean - base.mean;
-    std::optional<TTest> test;
-    if (row.n >= 2 && base.n >= 2 && row.seeds == base.seeds) {
-      test = PairedTTest(row.values, base.values);  // both in seed order
-      row.test = "paired";
-    } else {
-      test = WelchTTest(row.values, base.values);
-      row.test = "welch";
-    }
-    if (test) {
-      row.p_value = test->p;
-    } else {
-      row.test.clear();
-    }
+    CompareWithBaseline(&row, summary.rows[it->second]);
   }
   return summary;
 }

@@ -44,9 +44,30 @@ struct Summary {
 // `runs` must outlive the summary (rows point into it).
 Summary Summarize(const std::vector<Run>& runs);
 
+// A row's statistics from its runs: the completed ones' seeds and values of the metric
+// (Run::value), n, mean, std and the 95% interval (cut to the metric's range).
+void FillStatistics(Row* row);
+// delta, p_value and test of `row` against `base`, the same optimizer without
+// smoothing: a paired t-test by seed when both ran the same seeds (n >= 2), else Welch's.
+void CompareWithBaseline(Row* row, const Row& base);
+
+// The values a quantity can take, by its name: [0, 1] for an accuracy (a name ending in
+// "accuracy") and a CKA ("cka"), [-1, 1] for a cosine; nullopt when unbounded.
+std::optional<Interval> RangeOf(const std::string& quantity);
+// ConfidenceInterval95(x), cut to RangeOf(quantity).
+std::optional<Interval> BoundedInterval95(const std::vector<double>& x,
+                                          const std::string& quantity);
+
 std::string SummaryCsv(const Summary& summary);
 
-// %.6g, or "" for NaN / nullopt.
+// A CSV field, quoted when it holds a comma, quote or line break.
+std::string CsvField(const std::string& s);
+
+// "SGD", "AdamW", "Muon"; other optimizers by their name.
+std::string OptimizerName(const std::string& optimizer);
+
+// Full precision for files other programs read (the shortest text that reads back as the
+// same double), or "" for NaN / nullopt. Tables round for display on their own.
 std::string FormatNumber(double v);
 std::string FormatNumber(const std::optional<double>& v);
 

@@ -17,13 +17,6 @@ namespace {
 
 constexpr char kDash[] = "–";
 
-std::string OptimizerName(const std::string& optimizer) {
-  if (optimizer == "sgd") return "SGD";
-  if (optimizer == "adamw") return "AdamW";
-  if (optimizer == "muon") return "Muon";
-  return optimizer;
-}
-
 std::string Arrow(const std::string& goal) { return goal == "max" ? "↑" : "↓"; }
 
 std::string Value(double v) { return absl::StrFormat("%.4g", v); }
@@ -61,9 +54,10 @@ std::string Setting(const Row& r) {
                              : absl::StrCat(r.smoothing_label, " (", r.overrides, ")");
 }
 
-std::string WithInterval(const std::vector<double>& x) {
+// "mean [low, high]", the interval cut to the range of `quantity` (stats.h).
+std::string WithInterval(const std::vector<double>& x, const std::string& quantity) {
   if (x.empty()) return kDash;
-  auto ci = ConfidenceInterval95(x);
+  auto ci = BoundedInterval95(x, quantity);
   if (!ci) return Value(Mean(x));
   return absl::StrCat(Value(Mean(x)), " [", Value(ci->low), ", ", Value(ci->high), "]");
 }
@@ -97,11 +91,77 @@ std::string LatexEscape(const std::string& text) {
                                     {"–", "--"}});
 }
 
+Section TunedTables(const TunedSummary& tuned) {
+  Section section;
+  section.title = "Tuned results";
+  section.note =
+      "Each arm (task x optimizer x smoothing) at its own best setting: lr_scale (x the "
+      "preset's learning rate) and the swept smoothing options chosen by the mean final "
+      "selection metric (a validation metric) over the tuning seeds; the reported metric over "
+      "the evaluation seeds, which tuning never saw: mean ± sample std (n), 95% CI (cut to the "
+      "metric's range), Δ and p against the baseline arm (paired t-test by seed, else "
+      "Welch's), bold the best of a task and optimizer, † p < 0.05. Steps to target: the first "
+      "evaluation at which the arm's median selection metric over its seeds reaches the "
+      "baseline's median final one (the baseline: its last evaluation); – never.";
+  std::vector<std::string> presets;
+  for (const TunedRow& t : tuned.rows) {
+    if (std::find(presets.begin(), presets.end(), t.preset) == presets.end()) {
+      presets.push_back(t.preset);
+    }
+  }
+  for (const std::string& preset : presets) {
+    Table table;
+    table.title = absl::StrCat("Tuned results, preset ", preset);
+    table.header = {"Task", "Optimizer", "Smoothing", "lr_scale", "Selected on (tuning seeds)",
+                    "Mean ± std (n)", "95% CI", "Δ", "p", "Steps to target"};
+    table.align = "lllrlrrrrr";
+    for (const TunedRow& t : tuned.rows) {
+      if (t.preset != preset) continue;
+      const Row& r = t.row;
+      const TunedCandidate* c = t.chosen >= 0 ? &t.candidates[t.chosen] : nullptr;
+      std::string setting = r.runs.empty() ? t.smoothing : r.smoothing_label;
+      std::string mean = MeanCell(r);
+      if (t.state == "none_eligible") mean = absl::StrCat(kDash, " (every candidate diverged)");
+      if (t.state == "pending") mean = absl::StrCat(kDash, " (tuning unfinished)");
+      bool best = r.n > 0;
+      for (const TunedRow& other : tuned.rows) {
+        if (other.task == t.task && other.preset == t.preset && other.optimizer == t.optimizer &&
+            other.row.n > 0 && r.n > 0 && Better(other.row.mean, r.mean, r.goal)) {
+          best = false;
+        }
+      }
+      Cell mean_cell{mean, best};
+      if (r.p_value && *r.p_value < 0.05) mean_cell.text += "†";
+      const std::string metric =
+          r.metric.empty() ? "" : absl::StrCat(" (", r.metric, " ", Arrow(r.goal), ")");
+      table.rows.push_back(
+          {{t.task + metric},
+           {OptimizerName(t.optimizer)},
+           {setting},
+           {c ? absl::StrFormat("%g", c->lr_scale) : std::string(kDash)},
+           {c && c->value ? absl::StrCat(t.selection_metric, " ", Value(*c->value))
+                          : std::string(kDash)},
+           mean_cell,
+           {r.ci95 ? absl::StrCat("[", Value(r.ci95->low), ", ", Value(r.ci95->high), "]")
+                   : std::string(kDash)},
+           {t.baseline >= 0 ? Delta(r.delta) : std::string(kDash)},
+           {r.p_value ? absl::StrCat(PValue(r.p_value), " (", r.test, ")") : std::string(kDash)},
+           {t.steps_to_target ? absl::StrCat(*t.steps_to_target) : std::string(kDash)}});
+    }
+    section.tables.push_back(std::move(table));
+  }
+  if (section.tables.empty()) {
+    section.note = "No tuned arms (a grid with \"tune\", e.g. tuned_quick, records them).";
+  }
+  return section;
+}
+
 Section MainTables(const Summary& summary) {
   Section section;
-  section.title = "Main results";
+  section.title = "Main results, untuned (preset learning rates)";
   section.note = absl::StrCat(
-      "Primary metric at the end of training: mean ± sample std (completed runs). +GS is "
+      "Primary metric at the end of training, every arm at its preset's learning rate (no "
+      "tuning; see Tuned results): mean ± sample std (completed runs). +GS is "
       "Gradient Smoothing with the default setting `",
       kDefaultSmoothingTag,
       "`; best per row in bold (↑ higher is better, ↓ lower); † marks a +GS cell whose "
@@ -134,7 +194,7 @@ Section MainTables(const Summary& summary) {
       return std::make_pair(OptimizerRank(a), a) < std::make_pair(OptimizerRank(b), b);
     });
     Table table;
-    table.title = absl::StrCat("Main results, preset ", preset);
+    table.title = absl::StrCat("Main results (untuned), preset ", preset);
     table.header = {"Task"};
     table.align = "l";
     for (const std::string& o : optimizers) {
@@ -364,8 +424,8 @@ Section DepthTable(const Summary& summary) {
                             {Setting(r)},
                             {name},
                             {absl::StrCat(n)},
-                            {WithInterval(chains[name].first)},
-                            {WithInterval(chains[name].second)}});
+                            {WithInterval(chains[name].first, "cka")},
+                            {WithInterval(chains[name].second, "cosine")}});
     }
   }
   if (table.rows.empty()) {
@@ -376,9 +436,9 @@ Section DepthTable(const Summary& summary) {
   return section;
 }
 
-std::vector<Section> AllTables(const Summary& summary) {
-  return {MainTables(summary), AblationTables(summary), FamilyTables(summary), OverheadTable(summary),
-          DepthTable(summary)};
+std::vector<Section> AllTables(const Summary& summary, const TunedSummary& tuned) {
+  return {TunedTables(tuned),    MainTables(summary),    AblationTables(summary),
+          FamilyTables(summary), OverheadTable(summary), DepthTable(summary)};
 }
 
 std::string RenderMarkdown(const std::vector<Section>& sections) {

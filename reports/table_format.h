@@ -8,6 +8,7 @@
 
 #include "reports/runs.h"
 #include "reports/summary.h"
+#include "reports/tuned.h"
 
 namespace gs::reports {
 
@@ -30,7 +31,10 @@ struct Section {
   std::vector<Table> tables;
 };
 
-// (1) per preset: rows tasks, column pairs per optimizer (baseline, +GS).
+// (0) per preset: each tuned arm at its chosen setting, against its baseline arm.
+Section TunedTables(const TunedSummary& tuned);
+// (1) per preset: rows tasks, column pairs per optimizer (baseline, +GS), the runs at the
+// presets' learning rates (untuned).
 Section MainTables(const Summary& summary);
 // (2) every setting of a task/preset/optimizer that has more than the two main ones.
 Section AblationTables(const Summary& summary);
@@ -42,7 +46,7 @@ Section OverheadTable(const Summary& summary);
 // (4) adjacent-block CKA and increment cosine at the end of training.
 Section DepthTable(const Summary& summary);
 
-std::vector<Section> AllTables(const Summary& summary);
+std::vector<Section> AllTables(const Summary& summary, const TunedSummary& tuned = TunedSummary());
 
 std::string RenderMarkdown(const std::vector<Section>& sections);
 std::string RenderLatex(const std::vector<Section>& sections);

@@ -133,6 +133,7 @@ class Diffusion : public Task {
  public:
   std::string name() const override { return "diffusion"; }
   PrimaryMetric primary() const override { return {"val_loss_ema", "min"}; }
+  PrimaryMetric selection() const override { return {"val_loss_ema", "min"}; }
   std::vector<std::string> chains() const override { return {"in_blocks", "out_blocks"}; }
 
   absl::Status Setup(const RunConfig& config) override {

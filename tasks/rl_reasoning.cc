@@ -3,8 +3,10 @@
 // rate until the validation accuracy reaches a target, cached per preset and seed and
 // shared by every optimizer arm. Stage 2 (the run's optimizer): GRPO with group-relative
 // advantages and a 0/1 reward from an exact checker. Primary metric: greedy held-out
-// accuracy (max); also the supervised start's held-out accuracy, the mean reward and
-// the response length of the last training step.
+// accuracy (max), only reported; hyperparameters are selected on the greedy accuracy on
+// the validation problems (val_accuracy, max; a fixed set disjoint from the held-out
+// one, never trained on, which stage 1 also stops on). Also the supervised start's
+// held-out accuracy, the mean reward and the response length of the last training step.
 #include "tasks/rl_reasoning.h"
 
 #include <torch/torch.h>
@@ -106,6 +108,7 @@ class RlReasoning : public Task {
  public:
   std::string name() const override { return "rl_reasoning"; }
   PrimaryMetric primary() const override { return {"heldout_accuracy", "max"}; }
+  PrimaryMetric selection() const override { return {"val_accuracy", "max"}; }
 
   absl::Status Setup(const RunConfig& config) override {
     if (!config.data.empty()) {
@@ -233,7 +236,8 @@ class RlReasoning : public Task {
   std::map<std::string, double> StepStats() override { return stats_; }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {
-    return {{"test", {{"heldout_accuracy", Accuracy(sets_.heldout)},
+    return {{"val", {{"val_accuracy", Accuracy(sets_.validation)}}},
+            {"test", {{"heldout_accuracy", Accuracy(sets_.heldout)},
                       {"initial_accuracy", initial_accuracy_}}}};
   }
 

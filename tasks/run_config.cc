@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "optimizers/base_optimizer.h"
@@ -19,6 +20,9 @@ ABSL_FLAG(std::string, optimizer, "adamw",
 ABSL_FLAG(std::string, optimizer_options, "",
           "the base optimizer's options, key=value,key=value (--list_optimizers)");
 ABSL_FLAG(std::optional<double>, lr, std::nullopt, "learning rate (default: the preset's)");
+// Text, so that a value that is not a number exits 2 with the contract's message.
+ABSL_FLAG(std::string, lr_scale, "1",
+          "multiplies the learning rate (--lr or the preset's): lr = base * lr_scale");
 ABSL_FLAG(std::string, smoothing, "none",
           "depth transform: none | window | laplacian | ema | any registered");
 ABSL_FLAG(std::string, smoothing_options, "",
@@ -193,6 +197,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
     GS_RETURN_IF_ERROR(Check(std::isfinite(*c.lr) && *c.lr > 0, "lr", absl::StrCat(*c.lr),
                              "a finite number > 0"));
   }
+  const std::string lr_scale = absl::GetFlag(FLAGS_lr_scale);
+  GS_RETURN_IF_ERROR(Check(absl::SimpleAtod(lr_scale, &c.lr_scale) && std::isfinite(c.lr_scale) &&
+                               c.lr_scale > 0,
+                           "lr_scale", lr_scale, "a finite number > 0"));
   std::vector<std::string> transforms = DepthTransforms().Names();
   transforms.insert(transforms.begin(), "none");
   GS_RETURN_IF_ERROR(OneOf("smoothing", c.smoothing, transforms));

@@ -22,6 +22,9 @@ struct RunConfig {
   // --optimizer_options as given (lr comes from --lr or the preset, never from here).
   std::map<std::string, std::string> optimizer_options;
   std::optional<double> lr;  // unset: the preset's learning rate for the optimizer
+  // Multiplies that learning rate (--lr or the preset's): grids tune it relative to the
+  // preset, so a re-tuned preset does not leave absolute rates stale.
+  double lr_scale = 1.0;
   std::string smoothing = "none";  // "none" or a registered depth transform
   // --smoothing_options and the flags that spell them (--smoothing_alpha, ...), as given.
   std::map<std::string, std::string> smoothing_options;

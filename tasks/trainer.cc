@@ -144,9 +144,9 @@ int Run::Main() {
   const int64_t checkpoint_every = config_.checkpoint_every.value_or(schedule.checkpoint_every);
   double lr;
   if (config_.lr) {
-    lr = *config_.lr;
+    lr = *config_.lr * config_.lr_scale;
   } else if (auto it = schedule.lr.find(config_.optimizer); it != schedule.lr.end()) {
-    lr = it->second;
+    lr = it->second * config_.lr_scale;
   } else {
     return Fail(kExitBadInput, absl::StrCat("preset '", config_.preset,
                                             "' has no learning rate for optimizer '",
@@ -168,6 +168,7 @@ int Run::Main() {
                           {"smoothing_options", config_.smoothing_values.ToJson()},
                           {"weight_decay_on", config_.weight_decay_on},
                           {"lr", lr},
+                          {"lr_scale", config_.lr_scale},
                           {"seed", config_.seed},
                           {"preset", config_.preset},
                           {"steps", steps},
@@ -220,7 +221,7 @@ int Run::Main() {
     }
   }
 
-  const PrimaryMetric primary = task_.primary();
+  const PrimaryMetric primary = task_.primary(), selection = task_.selection();
   run_ = {{"task", config_.task},
           {"optimizer", {{"name", config_.optimizer}, {"tag", config_.OptimizerTag()}}},
           {"smoothing", config_.SmoothingJson()},
@@ -229,6 +230,7 @@ int Run::Main() {
           {"config", flags},
           {"status", "running"},
           {"primary_metric", {{"name", primary.name}, {"goal", primary.goal}}},
+          {"selection_metric", {{"name", selection.name}, {"goal", selection.goal}}},
           {"final", nlohmann::json::object()},
           {"steps", steps},
           {"wall_seconds", 0.0},

@@ -76,6 +76,9 @@ class Task {
   // The task's name, as in //tasks:<name> and run.json's `task`.
   virtual std::string name() const = 0;
   virtual PrimaryMetric primary() const = 0;
+  // The metric hyperparameters are chosen on (README.md, "Tuning"): one of a `val` split,
+  // held out from training and disjoint from what primary() reports.
+  virtual PrimaryMetric selection() const { return primary(); }
   virtual std::vector<std::string> chains() const { return {"blocks"}; }
 
   // Loads data and builds the model for config.preset on config.device (the global

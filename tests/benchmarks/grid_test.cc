@@ -1,8 +1,11 @@
 // Grid files: every shipped grid parses and expands to the runs its description promises
 // (counts computed here by hand), directories are unique and named as the task binaries
-// name their smoothing, and every mistake is an error naming the file, key and choices.
+// name their smoothing, tuned arms get equal trial budgets with the baseline's extra
+// learning-rate points log-spaced over the same range, and every mistake is an error
+// naming the file, key and choices.
 #include "benchmarks/grid.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -17,6 +20,7 @@ namespace gs::benchmarks {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -63,8 +67,16 @@ TEST(Grid, NamesComeFromTheBuildFile) {
   EXPECT_THAT(names.optimizers, ElementsAre("sgd", "adamw", "muon"));
 }
 
+// Untuned runs, tuning trials and evaluation runs of a grid.
+size_t AllRuns(const Grid& grid) {
+  size_t n = grid.runs.size();
+  for (const TunedArm& arm : grid.tuned) n += arm.Trials().size() + arm.evaluation_seeds.size();
+  return n;
+}
+
 TEST(Grid, EveryShippedGridParsesToTheRunsItPromises) {
-  // tasks x presets x optimizers x smoothing settings x flag values x seeds, by hand.
+  // tasks x presets x optimizers x smoothing settings x flag values x seeds, by hand; a
+  // tuned grid: arms x (candidates x tuning seeds + evaluation seeds).
   const std::map<std::string, size_t> expected = {
       {"smoke", 4 * 3 * 2 * 1 + 2},
       {"demo", 2 * (1 * 2 * 2)},
@@ -77,6 +89,8 @@ TEST(Grid, EveryShippedGridParsesToTheRunsItPromises) {
       {"ablation_scope", 2 * 2 * 3 * 3},
       {"ablation_target", 2 * 3 * 3 * 3},
       {"lr_sweep", 4 * 3 * 2 * 3 * 2},
+      {"tuned_quick", 4 * 2 * 2 * (5 * 1 + 5)},
+      {"tuned_smoke", 1 * 1 * 2 * (4 * 1 + 2)},
   };
   std::vector<std::string> shipped = GridNamesInRunfiles(Runfiles());
   std::vector<std::string> promised;
@@ -88,11 +102,121 @@ TEST(Grid, EveryShippedGridParsesToTheRunsItPromises) {
     ASSERT_TRUE(grid.ok()) << grid.status();
     EXPECT_EQ(grid->path, "benchmarks/grids/" + name + ".json");
     EXPECT_FALSE(grid->description.empty()) << name;
-    EXPECT_EQ(grid->runs.size(), count) << name;
+    EXPECT_EQ(AllRuns(*grid), count) << name;
     std::set<std::string> dirs;
-    for (const RunSpec& run : grid->runs) dirs.insert(run.dir);
-    EXPECT_EQ(dirs.size(), grid->runs.size()) << name << ": run directories are not unique";
+    std::vector<RunSpec> runs = grid->runs;
+    for (const TunedArm& arm : grid->tuned) {
+      for (const RunSpec& trial : arm.Trials()) runs.push_back(trial);
+      for (size_t c = 0; c < arm.candidates.size(); ++c) {
+        for (int64_t seed : arm.evaluation_seeds) runs.push_back(arm.Evaluation(c, seed));
+      }
+    }
+    for (const RunSpec& run : runs) {
+      dirs.insert(run.dir);
+      // Learning rates are multiples of the presets' own, never absolute.
+      for (const auto& [flag, value] : run.overrides) EXPECT_NE(flag, "lr") << name << ": " << run.dir;
+    }
+    EXPECT_EQ(dirs.size(), runs.size()) << name << ": run directories are not unique";
   }
+}
+
+TEST(Grid, TunedQuickHasEveryArmWithFiveScalesAndFreshSeeds) {
+  absl::StatusOr<Grid> grid = Load("tuned_quick");
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  EXPECT_TRUE(grid->runs.empty());
+  ASSERT_EQ(grid->tuned.size(), 16u);
+  std::set<std::string> names;
+  for (const TunedArm& arm : grid->tuned) {
+    names.insert(arm.name);
+    EXPECT_EQ(arm.tuning_seeds, std::vector<int64_t>{100}) << arm.name;
+    EXPECT_EQ(arm.evaluation_seeds, (std::vector<int64_t>{0, 1, 2, 3, 4})) << arm.name;
+    ASSERT_EQ(arm.candidates.size(), 5u) << arm.name;
+    const double scales[] = {0.25, 0.5, 1, 2, 4};
+    for (size_t c = 0; c < 5; ++c) EXPECT_EQ(arm.candidates[c].lr_scale, scales[c]) << arm.name;
+    EXPECT_EQ(arm.baseline, arm.smoothing == "none" ? "" : arm.task + "/quick/" + arm.optimizer + "-none");
+  }
+  for (const char* task : {"vit_classification", "lm_pretrain", "diffusion", "rl_reasoning"}) {
+    for (const char* optimizer : {"adamw", "muon"}) {
+      for (const char* tag : {"none", "window-a0.2"}) {
+        EXPECT_EQ(names.count(std::string(task) + "/quick/" + optimizer + "-" + tag), 1u)
+            << task << " " << optimizer << " " << tag;
+      }
+    }
+  }
+  EXPECT_EQ(grid->tuned[1].Trial(3, 100).dir,
+            "tune/vit_classification/quick/adamw-window-a0.2/lr_scale2/seed100");
+  EXPECT_EQ(grid->tuned[1].Evaluation(3, 4).dir,
+            "tuned/vit_classification/quick/adamw-window-a0.2/lr_scale2/seed4");
+  EXPECT_THAT(grid->tuned[1].Trial(0, 100).TaskArgs(),
+              ElementsAre("--preset=quick", "--optimizer=adamw", "--smoothing=window",
+                          "--smoothing_options=alpha=0.2", "--seed=100", "--lr_scale=0.25"));
+}
+
+TEST(Grid, ASweptStrengthGivesTheBaselineAsManyLogSpacedLearningRates) {
+  absl::StatusOr<Grid> grid = Load("tuned_smoke");
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  ASSERT_EQ(grid->tuned.size(), 2u);
+  const TunedArm& base = grid->tuned[0];
+  const TunedArm& smoothed = grid->tuned[1];
+  EXPECT_EQ(base.name, "lm_pretrain/smoke/sgd-none-steps20");
+  EXPECT_EQ(smoothed.name, "lm_pretrain/smoke/sgd-window-steps20") << "named without alpha";
+  EXPECT_EQ(smoothed.baseline, base.name);
+  EXPECT_EQ(smoothed.swept, std::vector<std::string>{"alpha"});
+  // 2 alphas x 2 scales for the smoothed arm, in tie order: lr_scale, then alpha.
+  std::vector<std::string> names;
+  for (const Candidate& c : smoothed.candidates) names.push_back(c.name);
+  EXPECT_THAT(names, ElementsAre("a0.1-lr_scale1", "a0.4-lr_scale1", "a0.1-lr_scale1e+13",
+                                 "a0.4-lr_scale1e+13"));
+  EXPECT_THAT(smoothed.Trial(1, 100).TaskArgs(),
+              ElementsAre("--preset=smoke", "--optimizer=sgd", "--smoothing=window",
+                          "--smoothing_options=alpha=0.4", "--seed=100", "--lr_scale=1",
+                          "--steps=20"));
+  // The baseline: the same 4 trials, 1 to 1e13 in equal ratios (10^(13 i / 3)), the
+  // inner points to 4 digits.
+  ASSERT_EQ(base.candidates.size(), smoothed.candidates.size());
+  for (size_t i = 0; i < 4; ++i) {
+    const double exact = std::pow(10.0, 13.0 * i / 3);
+    EXPECT_NEAR(base.candidates[i].lr_scale, exact, exact * 5e-4) << i;
+    EXPECT_TRUE(base.candidates[i].options.empty());
+  }
+  EXPECT_EQ(base.candidates[1].lr_scale, 2.154e4);
+  EXPECT_EQ(base.candidates[2].lr_scale, 4.642e8);
+  EXPECT_EQ(base.candidates[3].lr_scale, 1e13);
+  EXPECT_EQ(base.candidates[1].name, "lr_scale21540");
+  EXPECT_THAT(base.Trial(2, 100).TaskArgs(),
+              ElementsAre("--preset=smoke", "--optimizer=sgd", "--smoothing=none", "--seed=100",
+                          "--lr_scale=4.642e+08", "--steps=20"));
+  EXPECT_EQ(base.Trials().size(), 4u);
+  EXPECT_EQ(base.TuningJsonPath(), "tune/lm_pretrain/smoke/sgd-none-steps20/tuning.json");
+}
+
+TEST(Grid, TunedArmsOfTwoExperimentsAndTheirFlags) {
+  absl::StatusOr<Grid> grid = FromFile(R"({"experiments": [
+      {"tasks": "lm_pretrain", "preset": "smoke", "optimizers": ["adamw"],
+       "smoothing": [{"smoothing": "window", "smoothing_alpha": 0.1, "window_radius": 2}],
+       "seeds": [0, 1], "flags": {"lr": 0.01, "steps": [10, 20]},
+       "tune": {"lr_scale": [2, 0.5], "seeds": [7, 8]}},
+      {"tasks": "lm_pretrain", "preset": "smoke", "optimizers": ["adamw"],
+       "smoothing": [{"smoothing": "none"}], "seeds": [0], "flags": {"lr_scale": 0.5}}]})");
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  ASSERT_EQ(grid->runs.size(), 1u);
+  EXPECT_EQ(grid->runs[0].dir, "lm_pretrain/smoke/adamw-none-lr_scale0.5/seed0");
+  EXPECT_THAT(grid->runs[0].TaskArgs(), Contains("--lr_scale=0.5"));
+  ASSERT_EQ(grid->tuned.size(), 2u);
+  const TunedArm& arm = grid->tuned[1];
+  EXPECT_EQ(arm.name, "lm_pretrain/smoke/adamw-window-a0.1-r2-lr0.01-steps20");
+  EXPECT_EQ(arm.baseline, "") << "no baseline entry in the experiment";
+  ASSERT_EQ(arm.candidates.size(), 2u);
+  EXPECT_EQ(arm.candidates[0].name, "lr_scale0.5") << "ordered by lr_scale";
+  EXPECT_THAT(arm.Trial(1, 8).TaskArgs(),
+              ElementsAre("--preset=smoke", "--optimizer=adamw", "--smoothing=window",
+                          "--smoothing_options=alpha=0.1,radius=2", "--seed=8", "--lr=0.01",
+                          "--lr_scale=2", "--steps=20"));
+  // Seeds slowest.
+  std::vector<std::string> trials;
+  for (const RunSpec& t : arm.Trials()) trials.push_back(t.dir.substr(t.dir.rfind('/', t.dir.size() - 7) + 1));
+  EXPECT_THAT(trials, ElementsAre("lr_scale0.5/seed7", "lr_scale2/seed7", "lr_scale0.5/seed8",
+                                  "lr_scale2/seed8"));
 }
 
 TEST(Grid, QuickRunsAreTheFullCrossProduct) {
@@ -204,7 +328,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadGrid{R"({"description": 3, "experiments": [{}]})", {"description: expected a string"}},
         BadGrid{Experiment(R"("optimizer": "sgd")"),
                 {"experiments[0].optimizer: unknown key; allowed: tasks, preset, optimizers, "
-                 "smoothing, seeds, flags"}},
+                 "smoothing, seeds, flags, tune"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"]}]})",
                 {"experiments[0]: missing key 'preset'"}},
         BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain", "image_gen"], "preset": "smoke",
@@ -266,8 +390,8 @@ INSTANTIATE_TEST_SUITE_P(
                 {"experiments[0].smoothing[0]: expected an object {\"smoothing\": ...}, got "
                  "\"window\""}},
         BadGrid{Experiment(R"("flags": {"batch": 8})"),
-                {"experiments[0].flags.batch: unknown key; allowed: lr, steps, eval_every, "
-                 "checkpoint_every, threads"}},
+                {"experiments[0].flags.batch: unknown key; allowed: lr, lr_scale, steps, "
+                 "eval_every, checkpoint_every, threads"}},
         BadGrid{Experiment(R"("flags": {"lr": [0.1, -0.1]})"),
                 {"experiments[0].flags.lr[1]: expected a number > 0, got -0.1"}},
         BadGrid{Experiment(R"("flags": {"steps": "100"})"),
@@ -275,7 +399,61 @@ INSTANTIATE_TEST_SUITE_P(
         BadGrid{Experiment(R"("flags": {"threads": 2000})"),
                 {"experiments[0].flags.threads: expected an integer in [1, 1024], got 2000"}},
         BadGrid{Experiment(R"("flags": [1])"),
-                {"experiments[0].flags: expected an object {...}, got [1]"}}));
+                {"experiments[0].flags: expected an object {...}, got [1]"}},
+        BadGrid{Experiment(R"("flags": {"lr_scale": 0})"),
+                {"experiments[0].flags.lr_scale: expected a number > 0, got 0"}},
+        BadGrid{Experiment(R"("tune": [1])"),
+                {"experiments[0].tune: expected an object {\"lr_scale\": [...], \"seeds\": [...]}"}},
+        BadGrid{Experiment(R"("tune": {"seeds": [1]})"),
+                {"experiments[0].tune: missing key 'lr_scale'"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1, 2]})"),
+                {"experiments[0].tune: missing key 'seeds'"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [], "seeds": [1]})"),
+                {"experiments[0].tune.lr_scale: an empty list"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1, -2], "seeds": [1]})"),
+                {"experiments[0].tune.lr_scale[1]: expected a number > 0, got -2"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1, 1.0], "seeds": [1]})"),
+                {"experiments[0].tune.lr_scale[1]: lr_scale 1.0 is given twice"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1], "seeds": [3, 0]})"),
+                {"experiments[0].tune.seeds[1]: seed 0 is also an evaluation seed "
+                 "(experiments[0].seeds); tuning seeds must be fresh"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1], "seeds": [3, 3]})"),
+                {"experiments[0].tune.seeds[1]: seed 3 is given twice"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1], "seeds": [3], "smoothing_alpha": [0.1]})"),
+                {"experiments[0].tune.smoothing_alpha: no smoothed entry in experiments[0].smoothing"}},
+        BadGrid{Experiment(R"("tune": {"lr_scale": [1], "seeds": [3]}, "flags": {"lr_scale": 2})"),
+                {"experiments[0].flags.lr_scale: this experiment tunes lr_scale"}},
+        BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
+                   "optimizers": ["adamw"], "smoothing": [{"smoothing": "none"},
+                   {"smoothing": "ema"}], "seeds": [0],
+                   "tune": {"lr_scale": [1], "seeds": [3], "alpha": [0.1]}}]})",
+                {"experiments[0].tune.alpha: smoothing 'ema' (experiments[0].smoothing[1]) has "
+                 "no option 'alpha'"}},
+        BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
+                   "optimizers": ["adamw"], "smoothing": [{"smoothing": "window",
+                   "smoothing_alpha": 0.2}], "seeds": [0],
+                   "tune": {"lr_scale": [1], "seeds": [3], "smoothing_alpha": [0.1]}}]})",
+                {"experiments[0].smoothing[0]: option 'alpha' is swept by "
+                 "experiments[0].tune.smoothing_alpha; leave it out of the entry"}},
+        BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
+                   "optimizers": ["adamw"], "smoothing": [{"smoothing": "window"}], "seeds": [0],
+                   "tune": {"lr_scale": [1], "seeds": [3], "smoothing_alpha": [0.1, 1.5]}}]})",
+                {"experiments[0].tune.smoothing_alpha[1]: window option alpha=1.5 is not allowed"}},
+        BadGrid{R"({"experiments": [{"tasks": ["lm_pretrain"], "preset": "smoke",
+                   "optimizers": ["adamw"], "smoothing": [{"smoothing": "none"},
+                   {"smoothing": "window"}], "seeds": [0],
+                   "tune": {"lr_scale": [1], "seeds": [3], "smoothing_alpha": [0.1, 0.2]}}]})",
+                {"experiments[0].tune.lr_scale: give two or more values: the smoothed arms try 2 "
+                 "settings at each"}},
+        BadGrid{R"({"experiments": [
+                   {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
+                    "smoothing": [{"smoothing": "none"}], "seeds": [0],
+                    "tune": {"lr_scale": [1, 2], "seeds": [3]}},
+                   {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
+                    "smoothing": [{"smoothing": "none"}], "seeds": [0],
+                    "tune": {"lr_scale": [1, 4], "seeds": [3]}}]})",
+                {"experiments[1]: the tuned arm lm_pretrain/smoke/adamw-none is also made by "
+                 "experiments[0] with other candidates or seeds"}}));
 
 TEST(Grid, NamesAndPaths) {
   EXPECT_THAT(ResolveGrid("nope", Runfiles(), "/w").status().message(),

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -140,7 +141,7 @@ TEST(Suite, RunsEveryRunThenSkipsThemAndWritesTheReport) {
 
   std::vector<std::string> files;
   for (const auto& [task, metric] : std::vector<std::pair<std::string, std::string>>{
-           {"vit_classification", "test_accuracy"}, {"lm_pretrain", "val_loss"}}) {
+           {"vit_classification", "test_accuracy"}, {"lm_pretrain", "test_loss"}}) {
     for (const std::string tag : {"none", "window-a0.2"}) {
       const std::string rel = task + "/smoke/adamw-" + tag + "-steps20/seed0";
       const std::string dir = results + "/" + rel;
@@ -360,6 +361,142 @@ TEST(Suite, ARunLockedByAnotherSuiteIsWaitedFor) {
   EXPECT_EQ(WaitExit(suite), 0) << ReadText(log);
   EXPECT_EQ(Status(held), "completed");
   EXPECT_THAT(ReadText(log), HasSubstr("2 runs: 2 completed"));
+}
+
+// The tuned_smoke grid (benchmarks/grids/): two arms of GPT smoke runs, SGD without and
+// with Window Smoothing, 4 candidates each on tuning seed 100, lr_scale 1e13 among them
+// (it diverges at the second step), then the choice on evaluation seeds 0 and 1.
+TEST(Suite, TunesOnTheTuningSeedsThenEvaluatesTheChoiceAndResumesEitherStage) {
+  const std::string results = TmpDir("results_tuned");
+  const std::string base = "lm_pretrain/smoke/sgd-none-steps20";
+  const std::string smoothed = "lm_pretrain/smoke/sgd-window-steps20";
+  auto tuning = [&](const std::string& arm) {
+    return ReadJson(results + "/tune/" + arm + "/tuning.json");
+  };
+
+  // A partial tune: one trial only. Both arms wait; nothing is evaluated.
+  Output out = RunSuite({"--grid=tuned_smoke", "--results=" + results,
+                         "--filter=" + base + "/lr_scale1/", "--no_report"});
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("1 runs: 1 completed, 0 diverged, 0 skipped"));
+  EXPECT_THAT(out.text, HasSubstr("tune: " + base + ": waiting for 3 of 4 trials"));
+  EXPECT_THAT(out.text, HasSubstr("tune: " + smoothed + ": waiting for 4 of 4 trials"));
+  EXPECT_THAT(out.text, HasSubstr("stage 2 of 2: 0 evaluation runs"));
+  EXPECT_EQ(tuning(base)["state"], "pending");
+  EXPECT_FALSE(fs::exists(results + "/tuned"));
+
+  // The rest, stopped once the first evaluation run is under way.
+  const std::string log = TmpDir("tuned_stopped.log");
+  const pid_t suite = StartSuite({"--grid=tuned_smoke", "--results=" + results, "--no_report"}, log);
+  std::string first_evaluation;
+  ASSERT_TRUE(WaitFor([&] {
+    const nlohmann::json t = tuning(base);
+    if (!t.is_object() || t["state"] != "chosen") return false;
+    first_evaluation = results + "/" + t["evaluation_runs"][0].get<std::string>();
+    return Status(first_evaluation) == "running";
+  }, 240)) << ReadText(log);
+  kill(suite, SIGTERM);
+  EXPECT_EQ(WaitExit(suite), 1);
+  EXPECT_THAT(ReadText(log), HasSubstr(", 1 skipped (done before), 0 failed; 7 task processes started"));
+  EXPECT_EQ(Status(first_evaluation), "running");
+
+  // Again: no trial runs again; the evaluation finishes.
+  out = RunSuite({"--grid=tuned_smoke", "--results=" + results, "--jobs=2"});
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("8 runs: 0 completed, 0 diverged, 8 skipped (done before), 0 failed; "
+                                  "0 task processes started"));
+  EXPECT_THAT(out.text, HasSubstr("stage 2 of 2: 4 evaluation runs"));
+  EXPECT_THAT(out.text, HasSubstr("failed; 4 task processes started")) << "resumes the stopped one too";
+  EXPECT_EQ(Count(ReadText(results + "/tune/" + base + "/lr_scale1/seed100/stderr.log"), "== suite "), 1);
+  EXPECT_EQ(Count(ReadText(first_evaluation + "/stderr.log"), "== suite "), 2);
+
+  // The choice, computed here from the trials' run.json files: the smallest final val_loss
+  // of the completed trials, ties to the smaller lr_scale, then alpha.
+  for (const std::string& arm : {base, smoothed}) {
+    const nlohmann::json t = tuning(arm);
+    ASSERT_EQ(t["state"], "chosen") << arm;
+    EXPECT_EQ(t["selection_metric"]["name"], "val_loss");
+    EXPECT_EQ(t["selection_metric"]["goal"], "min");
+    std::tuple<double, double, double> best{1e300, 0, 0};
+    std::string best_dir;
+    int diverged = 0, trials = 0;
+    for (const auto& entry : fs::directory_iterator(results + "/tune/" + arm)) {
+      if (!entry.is_directory()) continue;
+      const nlohmann::json run = ReadJson(entry.path().string() + "/seed100/run.json");
+      ASSERT_TRUE(run.is_object()) << entry.path();
+      ++trials;
+      EXPECT_EQ(run["seed"], 100);
+      EXPECT_EQ(run["selection_metric"]["name"], "val_loss");
+      if (run["status"] == "diverged") {
+        ++diverged;
+        continue;
+      }
+      ASSERT_EQ(run["status"], "completed");
+      const double alpha = run["config"]["smoothing_options"].value("alpha", 0.0);
+      const std::tuple<double, double, double> key{run["final"]["val_loss"].get<double>(),
+                                                   run["config"]["lr_scale"].get<double>(), alpha};
+      if (key < best) {
+        best = key;
+        best_dir = entry.path().filename().string();
+      }
+    }
+    EXPECT_EQ(trials, 4) << arm << ": both arms get the same number of trials";
+    EXPECT_GE(diverged, arm == base ? 1 : 2) << arm << ": lr_scale 1e13 diverges";
+    EXPECT_EQ(t["chosen"]["name"], best_dir) << arm;
+    EXPECT_NE(t["chosen"]["lr_scale"], 1e13) << arm;
+    int recorded_diverged = 0;
+    for (const nlohmann::json& c : t["candidates"]) {
+      if (c["trials"][0]["status"] == "diverged") {
+        ++recorded_diverged;
+        EXPECT_TRUE(c["value"].is_null());
+        EXPECT_EQ(c["excluded"], "diverged (seed 100)");
+      }
+    }
+    EXPECT_EQ(recorded_diverged, diverged);
+    // The evaluation runs: the chosen setting on the fresh seeds.
+    ASSERT_EQ(t["evaluation_runs"].size(), 2u);
+    for (int seed = 0; seed < 2; ++seed) {
+      const std::string dir = results + "/tuned/" + arm + "/" + best_dir + "/seed" + std::to_string(seed);
+      EXPECT_EQ(t["evaluation_runs"][seed], "tuned/" + arm + "/" + best_dir + "/seed" + std::to_string(seed));
+      const nlohmann::json run = ReadJson(dir + "/run.json");
+      EXPECT_EQ(run["status"], "completed") << dir;
+      EXPECT_EQ(run["seed"], seed);
+      EXPECT_EQ(run["config"]["lr_scale"], std::get<1>(best));
+      if (arm == smoothed) {
+        EXPECT_EQ(run["smoothing"]["options"]["alpha"], std::get<2>(best));
+      }
+    }
+  }
+
+  // The report: a tuned row per arm (the tuning and tuned runs are not untuned rows), and
+  // the sweep figure.
+  const std::string tuned_csv = ReadText(results + "/report/tuned.csv");
+  EXPECT_EQ(Count(tuned_csv, "\nlm_pretrain,smoke,sgd,"), 2) << tuned_csv;
+  EXPECT_EQ(Count(tuned_csv, ",chosen,"), 2) << tuned_csv;
+  EXPECT_THAT(ReadText(results + "/report/tables.md"), HasSubstr("### Tuned results, preset smoke"));
+  EXPECT_EQ(Count(ReadText(results + "/report/summary.csv"), "\n"), 1) << "only the header";
+  EXPECT_TRUE(fs::exists(results + "/report/figures/sweep_lm_pretrain_smoke.dat"));
+
+  // On finished results: no run starts, tuning.json and the report stay byte for byte.
+  std::vector<std::string> files = {results + "/tune/" + base + "/tuning.json",
+                                    results + "/tune/" + smoothed + "/tuning.json"};
+  for (const auto& entry : fs::recursive_directory_iterator(results + "/report")) {
+    if (entry.is_regular_file()) files.push_back(entry.path().string());
+  }
+  std::vector<std::string> before;
+  for (const std::string& f : files) before.push_back(ReadText(f));
+  const std::string stamp = Stamp(files[0]);
+  out = RunSuite({"--grid=tuned_smoke", "--results=" + results});
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("8 skipped (done before), 0 failed; 0 task processes started"));
+  EXPECT_THAT(out.text, HasSubstr("4 skipped (done before), 0 failed; 0 task processes started"));
+  for (size_t i = 0; i < files.size(); ++i) EXPECT_EQ(ReadText(files[i]), before[i]) << files[i];
+  EXPECT_EQ(Stamp(files[0]), stamp) << "tuning.json rewritten";
+
+  const Output list = RunSuite({"--grid=tuned_smoke", "--results=" + results, "--list"});
+  ASSERT_EQ(list.code, 0) << list.text;
+  EXPECT_THAT(list.text, HasSubstr("tuned      " + base + ": chose "));
+  EXPECT_THAT(list.text, HasSubstr("12 runs, 12 done (completed or diverged), 0 to run"));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ JSON
 (cd "$root" && "$suite" --grid="$tmp/grid.json" --results="$tmp/results" --jobs=2 \
    --tasks_dir="$root/tests/extension") >"$tmp/suite.log" 2>&1 || { cat "$tmp/suite.log"; fail "the suite failed"; }
 [ -f "$tmp/results/lm_pretrain/smoke/adamw-causal-b0.3-steps10/seed0/run.json" ] || { cat "$tmp/suite.log"; ls -R "$tmp/results" | head -30; fail "no causal run directory"; }
-grep -q "^lm_pretrain,smoke,adamw,causal-b0.3,val_loss,min,1," "$tmp/results/report/summary.csv" \
+grep -q "^lm_pretrain,smoke,adamw,causal-b0.3,test_loss,min,1," "$tmp/results/report/summary.csv" \
   || { cat "$tmp/results/report/summary.csv"; fail "summary.csv has no causal row"; }
 grep -q "| causal beta=0.3 |" "$tmp/results/report/tables.md" || fail "tables.md has no causal row"
 grep -q "Depth-transform family" "$tmp/results/report/tables.md" || fail "no family table"

@@ -3,6 +3,7 @@
 #ifndef GS_TESTS_REPORTS_RESULTS_TREE_H_
 #define GS_TESTS_REPORTS_RESULTS_TREE_H_
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,12 @@ struct FakeRun {
   // cka[0][2] = cka * cka, and a mean increment cosine.
   std::optional<double> depth_cka;
   double increment_cosine = 0.1;
+  // A selection metric (goal selection_goal) with its value at steps 200, 400, 600 on
+  // the val split; none (the primary metric selects) when empty.
+  std::string selection_metric;
+  std::string selection_goal = "max";
+  std::vector<double> selection_curve;
+  double lr_scale = 1.0;
 };
 
 inline std::string Strength(const FakeRun& r) { return r.transform == "ema" ? "rho" : "alpha"; }
@@ -86,7 +93,8 @@ inline void WriteRun(const std::string& dir, const FakeRun& r) {
                            {"preset", r.preset},       {"steps", 600},     {"eval_every", 200},
                            {"checkpoint_every", 200},  {"threads", 1},     {"device", "cpu"},
                            {"data", ""},               {"weight_decay", 0.05}, {"warmup", 50},
-                           {"clip", 1.0},              {"task", {{"width", 64}, {"depth", 3}}}};
+                           {"clip", 1.0},              {"task", {{"width", 64}, {"depth", 3}}},
+                           {"lr_scale", r.lr_scale}};
   config["smoothing"] = smoothing["name"];
   config["smoothing_options"] = options;
   config["optimizer_options"] = {{"beta1", 0.9}};
@@ -103,6 +111,10 @@ inline void WriteRun(const std::string& dir, const FakeRun& r) {
                         {"wall_seconds", 12.5},
                         {"versions", {{"libtorch", "1.13.1"}}}};
   if (r.status == "completed") run["final"] = {{r.metric, r.value}, {"train_loss", 0.5}};
+  if (!r.selection_metric.empty()) {
+    run["selection_metric"] = {{"name", r.selection_metric}, {"goal", r.selection_goal}};
+    if (r.status == "completed") run["final"][r.selection_metric] = r.selection_curve.back();
+  }
   if (r.status == "diverged") run["diverged_at_step"] = 300;
   if (r.seconds_per_step) run["seconds_per_step"] = *r.seconds_per_step;
   WriteText(dir + "/run.json", run.dump(2) + "\n");
@@ -121,6 +133,13 @@ inline void WriteRun(const std::string& dir, const FakeRun& r) {
                                  {r.metric, r.value * step / 600.0}, {"time_s", step * 0.4}})
                      .dump() +
                  "\n";
+      if (!r.selection_metric.empty()) {
+        metrics += nlohmann::json({{"step", step}, {"split", "val"},
+                                   {r.selection_metric, r.selection_curve[step / 200 - 1]},
+                                   {"time_s", step * 0.4}})
+                       .dump() +
+                   "\n";
+      }
     }
   }
   WriteText(dir + "/metrics.jsonl", metrics);
@@ -229,6 +248,116 @@ inline void WriteExampleTree(const std::string& root) {
   WriteText(root + "/notes/readme.txt", "not a run\n");
   WriteText(root + "/report/run.json", "{junk");
   WriteText(root + "/cache/x/run.json", "{junk");
+}
+
+// A tuned arm's tuning.json as the suite writes it (benchmarks/tuning.h): candidates
+// "lr_scale<s>" with their mean selection value (NaN: diverged), the chosen one's
+// evaluation runs under tuned/.
+struct FakeArm {
+  std::string arm;  // "vit_classification/quick/adamw-none"
+  std::string task = "vit_classification", preset = "quick", optimizer = "adamw";
+  std::string smoothing = "none", baseline;
+  std::string state = "chosen";
+  std::vector<std::pair<double, double>> candidates;  // lr_scale, value
+  int chosen = -1;
+  std::vector<int> evaluation_seeds = {0, 1, 2};
+};
+
+inline std::string CandidateName(double lr_scale) { return "lr_scale" + Number(lr_scale); }
+
+inline void WriteArm(const std::string& root, const FakeArm& a) {
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const auto& [scale, value] : a.candidates) {
+    const bool diverged = std::isnan(value);
+    candidates.push_back(
+        {{"name", CandidateName(scale)}, {"lr_scale", scale}, {"options", nlohmann::json::object()},
+         {"value", diverged ? nlohmann::json() : nlohmann::json(value)},
+         {"excluded", diverged ? "diverged (seed 100)" : ""},
+         {"trials", {{{"seed", 100}, {"dir", "tune/" + a.arm + "/" + CandidateName(scale) + "/seed100"},
+                      {"status", diverged ? "diverged" : "completed"},
+                      {"value", diverged ? nlohmann::json() : nlohmann::json(value)}}}}});
+  }
+  nlohmann::json chosen, evaluation = nlohmann::json::array();
+  if (a.chosen >= 0) {
+    chosen = candidates[a.chosen];
+    chosen.erase("trials");
+    chosen.erase("excluded");
+    for (int seed : a.evaluation_seeds) {
+      evaluation.push_back("tuned/" + a.arm + "/" + chosen["name"].get<std::string>() + "/seed" +
+                           std::to_string(seed));
+    }
+  }
+  const nlohmann::json j = {{"arm", a.arm}, {"task", a.task}, {"preset", a.preset},
+                            {"optimizer", a.optimizer}, {"smoothing", a.smoothing},
+                            {"baseline", a.baseline}, {"swept", nlohmann::json::array()},
+                            {"selection_metric", {{"name", "val_accuracy"}, {"goal", "max"}}},
+                            {"rule", "..."}, {"tuning_seeds", {100}},
+                            {"evaluation_seeds", a.evaluation_seeds}, {"state", a.state},
+                            {"candidates", candidates}, {"chosen", chosen},
+                            {"evaluation_runs", evaluation}};
+  WriteText(root + "/tune/" + a.arm + "/tuning.json", j.dump(2) + "\n");
+}
+
+// A tuned grid's results, every expected number in the tests worked out from these:
+//   vit_classification / quick, selection val_accuracy (max), reported test_accuracy:
+//     adamw-none        candidates 0.5: 0.80, 1: 0.83, 2: 0.86 (chosen), 4: diverged
+//                       evaluation seeds 0,1,2: test 0.80, 0.82, 0.84;
+//                       val at steps 200/400/600: (0.70 0.80 0.84) (0.72 0.78 0.86) (0.68 0.82 0.85)
+//     adamw-window-a0.2 candidates 0.5: 0.84, 1: 0.87 (chosen), 2: 0.85, 4: diverged
+//                       test 0.83, 0.84, 0.88; val (0.75 0.85 0.88) (0.74 0.84 0.87) (0.80 0.86 0.86)
+//     adamw-window-a0.4 candidates 1: 0.80 (chosen); test 0.70, 0.71, 0.72;
+//                       val (0.60 0.70 0.80) (0.61 0.71 0.81) (0.62 0.72 0.82)
+//     muon-none         every candidate diverged (none_eligible)
+//   plus one untuned run (vit_classification/quick/adamw-none/seed0, test 0.81).
+inline void WriteTunedTree(const std::string& root) {
+  const double nan = std::nan("");
+  WriteArm(root, {"vit_classification/quick/adamw-none", "vit_classification", "quick", "adamw",
+                  "none", "", "chosen", {{0.5, 0.80}, {1, 0.83}, {2, 0.86}, {4, nan}}, 2});
+  WriteArm(root, {"vit_classification/quick/adamw-window-a0.2", "vit_classification", "quick",
+                  "adamw", "window", "vit_classification/quick/adamw-none", "chosen",
+                  {{0.5, 0.84}, {1, 0.87}, {2, 0.85}, {4, nan}}, 1});
+  WriteArm(root, {"vit_classification/quick/adamw-window-a0.4", "vit_classification", "quick",
+                  "adamw", "window", "vit_classification/quick/adamw-none", "chosen", {{1, 0.80}}, 0});
+  WriteArm(root, {"vit_classification/quick/muon-none", "vit_classification", "quick", "muon",
+                  "none", "", "none_eligible", {{1, nan}, {2, nan}}, -1});
+  struct Evaluation {
+    std::string arm;
+    std::optional<double> alpha;
+    double lr_scale;
+    double test[3];
+    std::vector<double> val[3];
+  };
+  const std::vector<Evaluation> evaluations = {
+      {"adamw-none", std::nullopt, 2, {0.80, 0.82, 0.84},
+       {{0.70, 0.80, 0.84}, {0.72, 0.78, 0.86}, {0.68, 0.82, 0.85}}},
+      {"adamw-window-a0.2", 0.2, 1, {0.83, 0.84, 0.88},
+       {{0.75, 0.85, 0.88}, {0.74, 0.84, 0.87}, {0.80, 0.86, 0.86}}},
+      {"adamw-window-a0.4", 0.4, 1, {0.70, 0.71, 0.72},
+       {{0.60, 0.70, 0.80}, {0.61, 0.71, 0.81}, {0.62, 0.72, 0.82}}}};
+  for (const Evaluation& e : evaluations) {
+    for (int seed = 0; seed < 3; ++seed) {
+      FakeRun r;
+      r.alpha = e.alpha;
+      r.seed = seed;
+      r.value = e.test[seed];
+      r.lr_scale = e.lr_scale;
+      r.lr = 0.004 * e.lr_scale;
+      r.selection_metric = "val_accuracy";
+      r.selection_curve = e.val[seed];
+      WriteRun(root + "/tuned/vit_classification/quick/" + e.arm + "/" + CandidateName(e.lr_scale) +
+                   "/seed" + std::to_string(seed),
+               r);
+    }
+  }
+  FakeRun untuned;
+  untuned.value = 0.81;
+  WriteRun(root + "/vit_classification/quick/adamw-none/seed0", untuned);
+  // A trial, as the suite leaves it: not a row of the untuned tables.
+  FakeRun trial;
+  trial.seed = 100;
+  trial.value = 0.5;
+  trial.lr_scale = 2;
+  WriteRun(root + "/tune/vit_classification/quick/adamw-none/lr_scale2/seed100", trial);
 }
 
 }  // namespace gs::testing

@@ -60,10 +60,16 @@ TEST(Runs, ReadsTheContractFields) {
   EXPECT_EQ(run.goal, "max");
   EXPECT_EQ(run.value, 0.875);
   EXPECT_EQ(run.seconds_per_step, 0.25);
+  // No selection_metric in run.json: the primary metric selects.
+  EXPECT_EQ(run.selection_metric, "test_accuracy");
+  EXPECT_EQ(run.selection_goal, "max");
+  EXPECT_EQ(run.selection_value, 0.875);
+  EXPECT_EQ(run.selection.size(), run.primary.size());
   // The configuration without seed, smoothing flags, logging and resources; nested
   // values flattened.
   EXPECT_EQ(run.config, (std::map<std::string, std::string>{{"clip", "1.0"},
                                                            {"lr", "0.004"},
+                                                           {"lr_scale", "1.0"},
                                                            {"steps", "600"},
                                                            {"task.depth", "3"},
                                                            {"task.width", "64"},
@@ -84,6 +90,30 @@ TEST(Runs, ReadsTheContractFields) {
   EXPECT_EQ(run.depth[0].mean_increment_cosine, 0.1);
   ASSERT_EQ(run.depth[0].cka.size(), 3u);
   EXPECT_THAT(run.depth[0].cka[0], ElementsAre(1.0, 0.8, 0.8 * 0.8));
+}
+
+TEST(Runs, TheSelectionMetricAndItsCurveComeFromTheValSplit) {
+  const std::string root = TempDir("selection");
+  gs::testing::FakeRun r;
+  r.value = 0.8;
+  r.selection_metric = "val_accuracy";
+  r.selection_curve = {0.5, 0.6, 0.9};
+  gs::testing::WriteRun(root + "/a", r);
+  absl::StatusOr<RunSet> set = ReadRuns(root);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->runs.size(), 1u);
+  const reports::Run& run = set->runs[0];
+  EXPECT_EQ(run.metric, "test_accuracy");
+  EXPECT_EQ(run.value, 0.8);
+  EXPECT_EQ(run.selection_metric, "val_accuracy");
+  EXPECT_EQ(run.selection_value, 0.9);
+  ASSERT_EQ(run.selection.size(), 3u);
+  EXPECT_EQ(run.selection[1].step, 400);
+  EXPECT_EQ(run.selection[1].value, 0.6);
+  // A tuned arm's folder holding only its tuning.json is not a stray folder.
+  gs::testing::WriteText(root + "/tune/t/p/adamw-none/tuning.json", "{}");
+  set = ReadRuns(root);
+  EXPECT_THAT(set->warnings, ::testing::IsEmpty());
 }
 
 TEST(Runs, NoSmoothingHasNoAlpha) {

@@ -3,6 +3,7 @@
 #include "reports/summary.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "gmock/gmock.h"
@@ -42,6 +43,8 @@ const Row& Find(const Summary& s, const std::string& task, const std::string& op
 }
 
 const std::string kGs = "window-a0.2";
+
+Interval RawInterval(const std::vector<double>& x) { return *ConfidenceInterval95(x); }
 
 TEST(Summary, RowsInOrder) {
   const Summary s = Summarize(ExampleRuns());
@@ -158,13 +161,68 @@ TEST(Summary, CsvHasTheContractColumnsAndHandValues) {
             "task,preset,optimizer,smoothing,metric,goal,n,n_diverged,n_failed,mean,std,ci95_low,"
             "ci95_high,delta,p_value,overrides");
   // LM none: mean 1.523333, std sqrt(0.0114/18) = 0.0251661, CI half width
-  // 4.302653 * 0.0251661 / sqrt(3) = 0.0625162: [1.46082, 1.58585]; no delta, no p.
-  EXPECT_EQ(first, "lm_pretrain,quick,adamw,none,val_loss,min,3,0,0,1.52333,0.0251661,1.46082,"
-                   "1.58585,,,");
+  // 4.302653 * 0.0251661 / sqrt(3) = 0.0625162: [1.46082, 1.58585]; no delta, no p. The
+  // numbers are at full precision: each reads back as the row's own double.
+  const Summary s = Summarize(ExampleRuns());
+  const Row& lm = Find(s, "lm_pretrain", "adamw", "none");
+  std::vector<std::string> f;
+  std::stringstream fields(first);
+  for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+  f.resize(16);
+  EXPECT_EQ(first.substr(0, first.find(",1.5")), "lm_pretrain,quick,adamw,none,val_loss,min,3,0,0");
+  EXPECT_NEAR(std::stod(f[9]), 1.5233333333, 1e-9);
+  EXPECT_NEAR(std::stod(f[10]), 0.0251661148, 1e-9);
+  EXPECT_NEAR(std::stod(f[11]), 1.46082, 1e-5);
+  EXPECT_NEAR(std::stod(f[12]), 1.58585, 1e-5);
+  EXPECT_EQ(std::stod(f[9]), lm.mean);
+  EXPECT_EQ(std::stod(f[10]), lm.std);
+  EXPECT_EQ(std::stod(f[11]), lm.ci95->low);
+  EXPECT_EQ(std::stod(f[12]), lm.ci95->high);
+  EXPECT_EQ(f[13] + f[14] + f[15], "");
   EXPECT_THAT(csv, HasSubstr("\nvit_classification,quick,sgd," + kGs +
-                             ",test_accuracy,max,2,1,1,0.76,0.0141421,"));
+                             ",test_accuracy,max,2,1,1,0.76,0.01414213562373"));
   EXPECT_THAT(csv, HasSubstr(",lr=0.002\n"));
   EXPECT_THAT(csv, HasSubstr("\nvit_classification,quick,muon,none,test_accuracy,max,1,0,0,0.79,,,,,,\n"));
+}
+
+TEST(Summary, NumbersForFilesAreFullPrecisionAndShortest) {
+  for (double v : {0.1, 1.0 / 3.0, 0.8495, 2.0 / 3.0 * 1e-300, 123456789.123456789, -1.5e300,
+                   5e-324, 0.0}) {
+    const std::string text = FormatNumber(v);
+    EXPECT_EQ(std::strtod(text.c_str(), nullptr), v) << text;
+  }
+  EXPECT_EQ(FormatNumber(0.1), "0.1");
+  EXPECT_EQ(FormatNumber(0.8495), "0.8495");
+  EXPECT_EQ(FormatNumber(1.0 / 3.0), "0.3333333333333333");
+  EXPECT_EQ(FormatNumber(std::nan("")), "");
+  EXPECT_EQ(FormatNumber(std::optional<double>()), "");
+}
+
+TEST(Summary, IntervalsOfBoundedQuantitiesStayInTheirRange) {
+  // Accuracies 0.98 and 1.0: mean 0.99, s = 0.0141421, t(1) = 12.706205, half width
+  // 0.127062: [0.862938, 1.117062] unbounded, cut at 1.
+  const std::optional<Interval> raw = ConfidenceInterval95({0.98, 1.0});
+  ASSERT_TRUE(raw);
+  EXPECT_NEAR(raw->high, 0.99 + kT975_1 * 0.01, 1e-6);
+  std::optional<Interval> ci = BoundedInterval95({0.98, 1.0}, "test_accuracy");
+  ASSERT_TRUE(ci);
+  EXPECT_NEAR(ci->low, 0.99 - kT975_1 * 0.01, 1e-6);
+  EXPECT_EQ(ci->high, 1.0);
+  ci = BoundedInterval95({0.02, 0.0}, "val_accuracy");
+  EXPECT_EQ(ci->low, 0.0);
+  EXPECT_NEAR(ci->high, 0.01 + kT975_1 * 0.01, 1e-6);
+  ci = BoundedInterval95({0.95, 0.99}, "cka");
+  EXPECT_EQ(ci->high, 1.0);
+  ci = BoundedInterval95({-0.99, -0.9}, "cosine");
+  EXPECT_EQ(ci->low, -1.0);
+  ci = BoundedInterval95({1.5, 1.6}, "val_loss");  // unbounded: as computed
+  EXPECT_EQ(ci->low, RawInterval({1.5, 1.6}).low);
+  EXPECT_FALSE(RangeOf("val_loss"));
+  EXPECT_FALSE(RangeOf("frechet_distance"));
+  // An interval wholly outside the range collapses onto its nearer end.
+  const Interval outside = Clamp({1.2, 1.4}, {0, 1});
+  EXPECT_EQ(outside.low, 1.0);
+  EXPECT_EQ(outside.high, 1.0);
 }
 
 reports::Run Plain(int seed, double value) {

@@ -38,7 +38,8 @@ TEST(Tables, LatexEscape) {
 
 TEST(Tables, MainTableMarkdown) {
   const std::string md = RenderMarkdown(AllTables(Summarize(ExampleRuns())));
-  EXPECT_THAT(md, HasSubstr("### Main results, preset quick\n\n"
+  EXPECT_THAT(md, HasSubstr("## Main results, untuned (preset learning rates)\n"));
+  EXPECT_THAT(md, HasSubstr("### Main results (untuned), preset quick\n\n"
                             "| Task | SGD | +GS | AdamW | +GS | Muon | +GS |\n"
                             "|:--|--:|--:|--:|--:|--:|--:|\n"));
   // LM (val_loss, lower is better): +GS 1.46 beats 1.5233 and is significant (Welch

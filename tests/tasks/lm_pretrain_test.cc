@@ -6,8 +6,10 @@ namespace gs::testing {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(LmPretrain, TaskContract,
-                         ::testing::Values(TaskParams{"lm_pretrain", "val_loss", "min",
-                                                      {"val_loss", "val_bits_per_byte", "train_loss"}}));
+                         ::testing::Values(TaskParams{"lm_pretrain", "test_loss", "min",
+                                                      {"test_loss", "test_bits_per_byte", "val_loss",
+                                                       "val_bits_per_byte", "train_loss"},
+                                                      "val_loss", "min"}));
 
 TEST(LmPretrainData, MissingOrShortTextExitsTwo) {
   Result r = RunTask("lm_pretrain", {"--preset=smoke", "--out=" + TempDir("missing"),

@@ -12,7 +12,8 @@ INSTANTIATE_TEST_SUITE_P(RlReasoning, TaskContract,
                          ::testing::Values(TaskParams{"rl_reasoning", "heldout_accuracy", "max",
                                                       {"heldout_accuracy", "initial_accuracy",
                                                        "mean_reward", "response_length",
-                                                       "train_loss"}}));
+                                                       "train_loss", "val_accuracy"},
+                                                      "val_accuracy", "max"}));
 
 struct timespec ModifiedAt(const std::string& path) {
   struct stat s {};

@@ -35,6 +35,10 @@ struct TaskParams {
   std::string primary;  // the primary metric's name
   std::string goal;     // min | max
   std::vector<std::string> final_keys;
+  // The selection metric (a `val` metric, goal max or min); empty: the task declares
+  // none and selection falls back to the primary metric.
+  std::string selection = "";
+  std::string selection_goal = "";
 };
 
 class TaskContract : public ::testing::TestWithParam<TaskParams> {
@@ -77,6 +81,18 @@ TEST_P(TaskContract, CompletesWithEveryContractField) {
     EXPECT_TRUE(run["final"].contains(key)) << key;
     EXPECT_TRUE(run["final"][key].is_number()) << key;
   }
+  // The selection metric: declared, in final, and logged on the val split only, never
+  // the reported metric itself.
+  const bool own_selection = !GetParam().selection.empty();
+  const std::string selection = own_selection ? GetParam().selection : GetParam().primary;
+  EXPECT_EQ(run["selection_metric"]["name"], selection);
+  EXPECT_EQ(run["selection_metric"]["goal"],
+            own_selection ? GetParam().selection_goal : GetParam().goal);
+  EXPECT_TRUE(run["final"][selection].is_number()) << selection;
+  if (own_selection) {
+    EXPECT_NE(selection, GetParam().primary);
+  }
+  EXPECT_EQ(run["config"]["lr_scale"], 1.0);
   EXPECT_TRUE(run["versions"].contains("libtorch"));
   std::ifstream metrics(Reference() + "/metrics.jsonl");
   std::string line;
@@ -84,6 +100,12 @@ TEST_P(TaskContract, CompletesWithEveryContractField) {
   while (std::getline(metrics, line)) {
     nlohmann::json j = nlohmann::json::parse(line);
     EXPECT_TRUE(j.contains("step") && j.contains("split") && j.contains("time_s")) << line;
+    if (own_selection && j.contains(selection)) {
+      EXPECT_EQ(j["split"], "val") << line;
+    }
+    if (own_selection && j.value("split", "") == "val") {
+      EXPECT_FALSE(j.contains(GetParam().primary)) << line;
+    }
     ++lines;
   }
   EXPECT_GE(lines, 4);
@@ -197,6 +219,28 @@ TEST_P(TaskContract, BadInputExitsTwoAndNamesTheProblem) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("another configuration"));
   EXPECT_EQ(ReadText(Reference() + "/run.json"), before);
+}
+
+TEST_P(TaskContract, LrScaleMultipliesTheLearningRate) {
+  const double preset_lr = ReadJson(Reference() + "/run.json")["config"]["lr"].get<double>();
+  const std::string scaled = TempDir("lr_scale2"), given = TempDir("lr_scale_of_lr");
+  Result r = RunTask(GetParam().task, Args(scaled, {"--lr_scale=2", "--steps=1"}));
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  nlohmann::json run = ReadJson(scaled + "/run.json");
+  EXPECT_EQ(run["config"]["lr_scale"], 2.0);
+  EXPECT_EQ(run["config"]["lr"].get<double>(), 2 * preset_lr);
+  EXPECT_EQ(run["optimizer"]["options"]["lr"], run["config"]["lr"]);
+  r = RunTask(GetParam().task, Args(given, {"--lr=0.01", "--lr_scale=0.25", "--steps=1"}));
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(ReadJson(given + "/run.json")["config"]["lr"].get<double>(), 0.01 * 0.25);
+  for (const char* bad : {"0", "-1", "inf", "nan", "abc", ""}) {
+    r = RunTask(GetParam().task, Args(TempDir("bad_lr_scale"), {std::string("--lr_scale=") + bad}));
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_THAT(r.stderr_text, HasSubstr(std::string("--lr_scale=") + bad +
+                                         " is not allowed; use a finite number > 0"))
+        << bad;
+    EXPECT_FALSE(fs::exists(TempDir("bad_lr_scale") + "/run.json"));
+  }
 }
 
 TEST_P(TaskContract, DivergenceIsRecordedAndExitsThree) {

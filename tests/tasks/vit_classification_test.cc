@@ -7,7 +7,9 @@ namespace {
 
 INSTANTIATE_TEST_SUITE_P(VitClassification, TaskContract,
                          ::testing::Values(TaskParams{"vit_classification", "test_accuracy",
-                                                      "max", {"test_accuracy", "test_loss"}}));
+                                                      "max", {"test_accuracy", "test_loss",
+                                                              "val_accuracy", "val_loss"},
+                                                      "val_accuracy", "max"}));
 
 TEST(VitClassificationData, MissingOrTruncatedDataExitsTwo) {
   Result r = RunTask("vit_classification",
@@ -28,6 +30,16 @@ TEST(VitClassificationData, MissingOrTruncatedDataExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("train-images-idx3-ubyte.gz"));
   EXPECT_FALSE(fs::exists(TempDir("truncated") + "/run.json"));
+}
+
+TEST(VitClassificationData, TheLastFiveThousandTrainingImagesAreHeldOutAsVal) {
+  const std::string out = TempDir("val_split");
+  Result r = RunTask("vit_classification", {"--preset=smoke", "--out=" + out, "--steps=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const nlohmann::json task = ReadJson(out + "/run.json")["config"]["task"];
+  EXPECT_EQ(task["train_examples"], 55000) << "the 5000 validation images are never trained on";
+  EXPECT_EQ(task["val_examples"], 1000);
+  EXPECT_EQ(task["test_examples"], 1000);
 }
 
 }  // namespace
