@@ -9,16 +9,18 @@
 //       "smoothing": [{"smoothing": "none"}, {"smoothing": "window", "alpha": 0.2},
 //                     {"smoothing": "ema", "rho": 0.3, "direction": "backward"}],
 //       "seeds": [0, 1, 2, 3, 4],
-//       "flags": {"steps": 100, "lr_scale": [0.5, 1, 2]},
-//       "tune": {"lr_scale": [0.25, 0.5, 1, 2, 4], "smoothing_alpha": [0.1, 0.2],
-//                "seeds": [100]}}]}
+//       "flags": {"steps": 100, "lr_scale": [0.5, 1, 2]}}]}
+//
+// An experiment that tunes adds "tune": {"lr_scale": [0.25, 0.5, 1, 2, 4],
+// "smoothing_alpha": [0.1, 0.2], "seeds": [100]} and gives no flags.lr_scale.
 //
 // tasks, preset, optimizers, smoothing and seeds are required; each takes a list or one
 // value. A smoothing entry names a registered transform and any of its declared options
 // (smoothing_alpha, window_radius, smoothing_kernel, smoothing_variant, smoothing_scope
 // and smoothing_target spell alpha, radius, kernel, variant, scope and target, as the
 // task flags do). "tune" makes every task x preset x optimizer x smoothing x flags of the
-// experiment a tuned arm (TunedArm below; the protocol is benchmarks/tuning.h's).
+// experiment a tuned arm (TunedArm below; the protocol is benchmarks/tuning.h's), its
+// "seeds" the evaluation seeds.
 // Every mistake is InvalidArgument naming the file, the key path and what is allowed.
 #ifndef GS_BENCHMARKS_GRID_H_
 #define GS_BENCHMARKS_GRID_H_
