@@ -62,6 +62,8 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=10
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+# Each job gets its share of memory per CPU, so jobs share the node.
+DefMemPerCPU=$((mem / cpus))
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
   if [ -f "$conf" ] && cmp -s "$new" "$conf"; then
