@@ -264,4 +264,26 @@ TEST_F(SlurmTest, KilledSuiteReattachesToQueuedJobsWithoutSubmittingThemTwice) {
   EXPECT_EQ(named.text, "3\n");
 }
 
+TEST_F(SlurmTest, NoWaitSubmitsAndExitsAndALaterRunCollectsAndReports) {
+  const std::string results = TmpDir("results_no_wait_" + std::to_string(getpid()));
+  const std::string grid = WriteGrid("no_wait", R"({"experiments": [
+      {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
+       "smoothing": [{"smoothing": "none"}], "seeds": [0, 1], "flags": {"steps": 20}}]})");
+  const std::vector<std::string> args = {"--grid=" + grid, "--results=" + results,
+                                         "--launcher=slurm"};
+  std::vector<std::string> with_no_wait = args;
+  with_no_wait.push_back("--no_wait");
+  const Output submitted = RunSuite(with_no_wait);
+  ASSERT_EQ(submitted.code, 0) << submitted.text;
+  EXPECT_THAT(submitted.text, HasSubstr("2 Slurm jobs submitted"));
+  EXPECT_THAT(submitted.text, HasSubstr("run the same command again to collect"));
+  EXPECT_TRUE(ReadText(results + "/report/summary.csv").empty());
+
+  const Output collected = RunSuite(args);
+  ASSERT_EQ(collected.code, 0) << collected.text;
+  EXPECT_THAT(collected.text, HasSubstr("0 Slurm jobs submitted"));
+  EXPECT_THAT(collected.text, HasSubstr("suite: report of 2 runs"));
+  EXPECT_FALSE(ReadText(results + "/report/summary.csv").empty());
+}
+
 }  // namespace
