@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "benchmarks/grid.h"
 #include "benchmarks/runner.h"
+#include "benchmarks/slurm.h"
 #include "benchmarks/suite_files.h"
 #include "benchmarks/tuning.h"
 #include "reports/report.h"
@@ -39,6 +41,16 @@ ABSL_FLAG(bool, no_report, false, "do not write <results>/report/ at the end");
 ABSL_FLAG(std::string, tasks_dir, "",
           "a folder of task binaries named by task (a build with its own optimizers or "
           "transforms linked in); default: the suite's //tasks targets");
+
+// The launcher (benchmarks/slurm.h): local processes, or one Slurm job per run.
+ABSL_FLAG(std::string, launcher, "local",
+          "local: runs as processes here, --jobs at a time; slurm: each run a Slurm batch job");
+ABSL_FLAG(std::string, slurm_partition, "", "--launcher=slurm: sbatch --partition");
+ABSL_FLAG(std::string, slurm_time, "", "--launcher=slurm: sbatch --time (a job's time limit)");
+ABSL_FLAG(int, slurm_gpus_per_run, 0, "--launcher=slurm: sbatch --gres=gpu:<n> for each run");
+ABSL_FLAG(std::string, slurm_extra, "", "--launcher=slurm: more sbatch arguments");
+ABSL_FLAG(bool, no_wait, false,
+          "--launcher=slurm: submit and exit; the same command later collects and reports");
 
 namespace gs::benchmarks {
 namespace {
@@ -220,6 +232,28 @@ int Main(int argc, char** argv) {
                                    "or leave its runs out with --filter"));
     }
   }
+  // Launcher seam: the Slurm settings are checked before anything is submitted.
+  const std::string launcher = absl::GetFlag(FLAGS_launcher);
+  if (launcher != "local" && launcher != "slurm") {
+    return BadInput(absl::StrCat("--launcher=", launcher, " is not known; use local or slurm"));
+  }
+  const bool slurm = launcher == "slurm";
+  if (absl::GetFlag(FLAGS_no_wait) && !slurm) return BadInput("--no_wait needs --launcher=slurm");
+  SlurmOptions slurm_options;
+  slurm_options.partition = absl::GetFlag(FLAGS_slurm_partition);
+  slurm_options.time = absl::GetFlag(FLAGS_slurm_time);
+  slurm_options.gpus_per_run = absl::GetFlag(FLAGS_slurm_gpus_per_run);
+  slurm_options.extra = absl::GetFlag(FLAGS_slurm_extra);
+  slurm_options.wait = !absl::GetFlag(FLAGS_no_wait);
+  if (slurm) {
+    int cpus = 1;
+    for (const RunSpec& run : runs) cpus = std::max(cpus, RunCpus(run));
+    if (absl::Status s = CheckSlurm(slurm_options, cpus); !s.ok()) {
+      return BadInput(std::string(s.message()));
+    }
+  }
+  int in_flight = 0;  // Slurm jobs still queued or running (--no_wait)
+  // End of the launcher seam's checks.
   std::error_code error;
   std::filesystem::create_directories(results + "/cache", error);
   if (error) {
@@ -238,8 +272,16 @@ int Main(int argc, char** argv) {
                  "suite: stage 1 of 2: %zu untuned runs and tuning trials of %zu tuned arms\n",
                  runs.size(), grid->tuned.size());
   }
-  SuiteResult result = RunAll(runs, options);
+  const auto run_all = [&](const std::vector<RunSpec>& these) {
+    return slurm ? RunAllSlurm(these, options, slurm_options, &in_flight) : RunAll(these, options);
+  };
+  SuiteResult result = run_all(runs);
   PrintResult(result);
+  if (in_flight > 0 && result.signal == 0) {
+    std::fprintf(stderr, "suite: %d Slurm job(s) still queued or running; run the same command "
+                         "again to collect them and write the report\n", in_flight);
+    return result.failed > 0 ? kExitFailed : kExitOk;
+  }
   int failed = result.failed;
   if (tuned && result.signal == 0) {
     std::vector<RunSpec> evaluation;
@@ -255,10 +297,15 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "suite: stage 2 of 2: %zu evaluation runs of the chosen candidates\n",
                  evaluation.size());
     if (!evaluation.empty()) {
-      result = RunAll(evaluation, options);
+      result = run_all(evaluation);
       PrintResult(result);
       failed += result.failed;
     }
+  }
+  if (in_flight > 0 && result.signal == 0) {
+    std::fprintf(stderr, "suite: %d Slurm job(s) still queued or running; run the same command "
+                         "again to collect them and write the report\n", in_flight);
+    return failed > 0 ? kExitFailed : kExitOk;
   }
   if (result.signal != 0) {
     std::fprintf(stderr, "suite: stopped by %s; run the same command again to finish\n",

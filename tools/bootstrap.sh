@@ -24,6 +24,11 @@ PACKAGES=(
   python3-torch          # PyTorch 1.13.1: the eager reference in benchmarks/pytorch_reference (tested)
   dataset-fashion-mnist  # Fashion-MNIST in /usr/share/datasets/fashion-mnist
   pkg-config             # resolves Abseil's link flags for Bazel
+  slurm-wlm              # Slurm: the suite's --launcher=slurm, tested on a one-node cluster
+  slurmctld              # (tools/slurm/start_local_cluster.sh starts the controller,
+  slurmd                 #  the node daemon
+  slurm-client           #  and uses sbatch, squeue, scontrol, scancel)
+  munge                  # Slurm's authentication
   ca-certificates
 )
 # npm fetches the pinned LM corpus. Machines whose Node.js comes with its own npm
