@@ -4,6 +4,8 @@
 // call); other files (stderr's log, the test's own files) pass untouched and uncounted.
 //
 //   GS_FAULT_DIR     only writes to files under this absolute directory count
+//   GS_FAULT_PROGRAM only in processes whose executable has this name (children that
+//                    inherit the library are left alone)
 //   GS_FAULT_LOG     each counted write appends "<k> <bytes> <path>" to this file
 //   GS_FAULT_AT      the 1-based number of the write that faults (unset or 0: none)
 //   GS_FAULT_ACTION  enospc       the disk fills at write k: it writes half its bytes
@@ -62,6 +64,14 @@ static void Init(void) {
     while (g_dir_len > 1 && g_dir[g_dir_len - 1] == '/') g_dir[--g_dir_len] = '\0';
     g_dir[g_dir_len++] = '/';
     g_dir[g_dir_len] = '\0';
+  }
+  const char* program = getenv("GS_FAULT_PROGRAM");
+  if (program != NULL && program[0] != '\0') {
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    const char* base = strrchr(exe, '/');
+    if (strcmp(base != NULL ? base + 1 : exe, program) != 0) g_dir_len = 0;
   }
   const char* log = getenv("GS_FAULT_LOG");
   if (log != NULL && log[0] != '\0') {
