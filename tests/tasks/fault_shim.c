@@ -6,7 +6,8 @@
 //   GS_FAULT_DIR     only writes to files under this absolute directory count
 //   GS_FAULT_PROGRAM only in processes whose executable has this name (children that
 //                    inherit the library are left alone)
-//   GS_FAULT_LOG     each counted write appends "<k> <bytes> <path>" to this file
+//   GS_FAULT_LOG     each counted write appends "<k> <bytes> <seconds> <path>" to this
+//                    file (seconds on CLOCK_MONOTONIC, as std::chrono::steady_clock's)
 //   GS_FAULT_AT      the 1-based number of the write that faults (unset or 0: none)
 //   GS_FAULT_ACTION  enospc       the disk fills at write k: it writes half its bytes
 //                                 (a short write, as a real disk gives), and every write
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef ssize_t (*write_fn)(int, const void*, size_t);
@@ -113,8 +115,11 @@ static struct Verdict Decide(int fd, size_t bytes) {
   pthread_mutex_lock(&g_mutex);
   const long k = ++g_count;
   if (g_log_fd >= 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
     char line[4200];
-    const int n = snprintf(line, sizeof line, "%ld %zu %s\n", k, bytes, path);
+    const int n = snprintf(line, sizeof line, "%ld %zu %ld.%09ld %s\n", k, bytes, (long)now.tv_sec,
+                           now.tv_nsec, path);
     if (n > 0) (void)!real_write(g_log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
   }
   if (g_full > 0) {
