@@ -175,48 +175,43 @@ static ssize_t WritePrefix(int fd, const struct iovec* iov, int n, size_t bytes,
   return (ssize_t)done;
 }
 
+// After a write that a verdict let through: a torn kill comes now.
+static ssize_t Done(struct Verdict v, ssize_t done) {
+  if (v.kill) kill(getpid(), SIGKILL);
+  return done;
+}
+
 ssize_t write(int fd, const void* buf, size_t count) {
   const struct Verdict v = Decide(fd, count);
   if (v.allow < 0) return errno = ENOSPC, -1;
-  const ssize_t done = real_write(fd, buf, (size_t)v.allow);
-  if (v.kill) kill(getpid(), SIGKILL);
-  return done;
+  return Done(v, real_write(fd, buf, (size_t)v.allow));
 }
 
 ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
   const struct Verdict v = Decide(fd, count);
   if (v.allow < 0) return errno = ENOSPC, -1;
-  const ssize_t done = real_pwrite(fd, buf, (size_t)v.allow, offset);
-  if (v.kill) kill(getpid(), SIGKILL);
-  return done;
+  return Done(v, real_pwrite(fd, buf, (size_t)v.allow, offset));
 }
 
 ssize_t pwrite64(int fd, const void* buf, size_t count, off64_t offset) {
   const struct Verdict v = Decide(fd, count);
   if (v.allow < 0) return errno = ENOSPC, -1;
-  const ssize_t done = real_pwrite64(fd, buf, (size_t)v.allow, offset);
-  if (v.kill) kill(getpid(), SIGKILL);
-  return done;
+  return Done(v, real_pwrite64(fd, buf, (size_t)v.allow, offset));
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
   const size_t count = Total(iov, iovcnt);
   const struct Verdict v = Decide(fd, count);
   if (v.allow < 0) return errno = ENOSPC, -1;
-  const ssize_t done = (size_t)v.allow == count
-                           ? real_writev(fd, iov, iovcnt)
-                           : WritePrefix(fd, iov, iovcnt, (size_t)v.allow, 0, 0);
-  if (v.kill) kill(getpid(), SIGKILL);
-  return done;
+  return Done(v, (size_t)v.allow == count ? real_writev(fd, iov, iovcnt)
+                                          : WritePrefix(fd, iov, iovcnt, (size_t)v.allow, 0, 0));
 }
 
 ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   const size_t count = Total(iov, iovcnt);
   const struct Verdict v = Decide(fd, count);
   if (v.allow < 0) return errno = ENOSPC, -1;
-  const ssize_t done = (size_t)v.allow == count
-                           ? real_pwritev(fd, iov, iovcnt, offset)
-                           : WritePrefix(fd, iov, iovcnt, (size_t)v.allow, offset, 1);
-  if (v.kill) kill(getpid(), SIGKILL);
-  return done;
+  return Done(v, (size_t)v.allow == count
+                     ? real_pwritev(fd, iov, iovcnt, offset)
+                     : WritePrefix(fd, iov, iovcnt, (size_t)v.allow, offset, 1));
 }

@@ -45,7 +45,7 @@ inline pid_t Start(const std::string& binary, const std::vector<std::string>& ar
   const pid_t pid = fork();
   if (pid == 0) {
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-    std::freopen(stderr_path.c_str(), "w", stderr);
+    if (std::freopen(stderr_path.c_str(), "w", stderr) == nullptr) _exit(126);
     std::vector<char*> argv{const_cast<char*>(binary.c_str())};
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
