@@ -15,6 +15,7 @@
 #include "benchmarks/reference_dump.h"
 #include "benchmarks/training_arm.h"
 #include "tasks/blas.h"
+#include "tasks/boundary.h"
 #include "tasks/run_config.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --data, --out,
@@ -35,11 +36,13 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Dumps a task's initial weights, first batches and first AdamW steps for the PyTorch "
       "reference; see benchmarks/README.md.");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   auto bad = [](const std::string& message) {
     std::fprintf(stderr, "error: %s\n", message.c_str());
     return 2;
   };
+  absl::StatusOr<std::vector<char*>> parsed = gs::tasks::ParseCommandLineChecked(argc, argv);
+  if (!parsed.ok()) return bad(std::string(parsed.status().message()));
+  const std::vector<char*>& rest = *parsed;
   if (rest.size() > 1) return bad(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
   const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(3);
   const int64_t batches = absl::GetFlag(FLAGS_batches).value_or(steps);

@@ -28,6 +28,7 @@
 #include "benchmarks/suite_files.h"
 #include "benchmarks/tuning.h"
 #include "reports/report.h"
+#include "tasks/boundary.h"
 
 ABSL_FLAG(std::string, grid, "",
           "a grid name (benchmarks/grids/<name>.json: smoke, demo, quick, paper, ablation_*, "
@@ -131,7 +132,9 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs a grid of task runs and writes the report.\n"
       "  bazel run //benchmarks:suite -- --grid=demo --results=results --jobs=2");
-  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<std::vector<char*>> parsed = tasks::ParseCommandLineChecked(argc, argv);
+  if (!parsed.ok()) return BadInput(std::string(parsed.status().message()));
+  const std::vector<char*>& rest = *parsed;
   if (rest.size() > 1) {
     return BadInput(absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
   }
@@ -333,4 +336,12 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace gs::benchmarks
 
-int main(int argc, char** argv) { return gs::benchmarks::Main(argc, argv); }
+int main(int argc, char** argv) {
+  gs::tasks::ExitOneOnTerminate("suite");
+  try {
+    return gs::benchmarks::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "suite: error: %s\n", gs::tasks::ExceptionCause(e).c_str());
+    return gs::benchmarks::kExitFailed;
+  }
+}

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmarks/task_registry.h"
 #include "optimizers/torch_module.h"
+#include "tasks/boundary.h"
 #include "tasks/files.h"
 #include "tasks/run_config.h"
 
@@ -102,7 +103,9 @@ int BadInput(const std::string& message) {
 
 absl::Status ParseToolCommandLine(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
-  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<std::vector<char*>> parsed = tasks::ParseCommandLineChecked(argc, argv);
+  if (!parsed.ok()) return parsed.status();
+  const std::vector<char*>& rest = *parsed;
   if (rest.size() > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));

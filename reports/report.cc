@@ -51,6 +51,14 @@ std::string Index(const ReportSummary& report, const std::vector<Figure>& figure
   return md;
 }
 
+// A write that failed: PermissionDenied names the output directory; other causes (a
+// full disk) keep their code and say which file.
+absl::Status Unwritable(const std::string& out_dir, const absl::Status& s) {
+  if (s.ok() || s.code() != absl::StatusCode::kPermissionDenied) return s;
+  return absl::PermissionDeniedError(
+      absl::StrCat("output directory ", out_dir, " is not writable: ", s.message()));
+}
+
 }  // namespace
 
 absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
@@ -92,11 +100,7 @@ absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
 
   auto write = [&](const std::string& name, const std::string& contents) -> absl::Status {
     absl::Status s = WriteFileAtomic(absl::StrCat(out_dir, "/", name), contents);
-    if (!s.ok()) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("output directory ", out_dir, " is not writable: ", s.message()));
-    }
-    return absl::OkStatus();
+    return Unwritable(out_dir, s);
   };
   if (absl::Status s = write("summary.csv", SummaryCsv(summary)); !s.ok()) return s;
   if (absl::Status s = write("tuned.csv", TunedCsv(tuned)); !s.ok()) return s;
@@ -104,10 +108,7 @@ absl::StatusOr<ReportSummary> WriteReport(const std::string& results_dir,
   if (absl::Status s = write("tables.md", RenderMarkdown(tables)); !s.ok()) return s;
   if (absl::Status s = write("tables.tex", RenderLatex(tables)); !s.ok()) return s;
   absl::StatusOr<FigureSet> figures = WriteFigures(summary, out_dir, FindGnuplot(), tuned);
-  if (!figures.ok()) {
-    return absl::PermissionDeniedError(absl::StrCat("output directory ", out_dir,
-                                                    " is not writable: ", figures.status().message()));
-  }
+  if (!figures.ok()) return Unwritable(out_dir, figures.status());
   warn(figures->warnings);
   report.index_path = absl::StrCat(out_dir, "/index.md");
   if (absl::Status s = write("index.md", Index(report, figures->figures)); !s.ok()) return s;

@@ -12,11 +12,13 @@
 
 namespace gs::tasks {
 
-// Writes `contents` to `path` through `path`.tmp, fsync and rename. A directory that
-// cannot be written is PermissionDenied.
+// Writes `contents` to `path` through `path`.tmp, fsync and rename; a failure at any
+// point leaves the old `path` (or none) and removes the temporary file. The message
+// names `path` and the cause ("writing <path>: No space left on device"); a directory
+// that cannot be written is PermissionDenied, a full disk ResourceExhausted.
 absl::Status WriteFileAtomic(const std::string& path, const std::string& contents);
 
-// The bytes of `path`; NotFound when it cannot be read.
+// The bytes of `path`; NotFound when it cannot be opened, Internal when reading fails.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // zlib's CRC-32 of `bytes`: the checksum in checkpoint and cache manifests.

@@ -14,6 +14,7 @@
 #include "optimizers/depth_transform.h"
 #include "optimizers/options.h"
 #include "optimizers/status_macros.h"
+#include "tasks/boundary.h"
 
 ABSL_FLAG(std::string, optimizer, "adamw",
           "base optimizer: sgd | adamw | muon | any registered (--list_optimizers)");
@@ -58,6 +59,7 @@ ABSL_FLAG(std::string, cache_dir, "results/cache",
           "caches shared between runs (relative paths resolve against the workspace)");
 ABSL_FLAG(int64_t, depth_every, 0,
           "also record the depth analysis every N steps (0: only at the end)");
+ABSL_FLAG(bool, verbose, false, "on an error, also print LibTorch's full message and stack trace");
 
 namespace gs::tasks {
 namespace {
@@ -155,7 +157,7 @@ absl::Status AddSpelledOptions(std::map<std::string, std::string>& options) {
 absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::string& task) {
   absl::SetProgramUsageMessage(absl::StrCat("Trains the ", task,
                                             " task; see README.md for the flags."));
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  GS_ASSIGN_OR_RETURN(std::vector<char*> rest, ParseCommandLineChecked(argc, argv));
   if (rest.size() > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", rest[1], "'; every setting is a --flag"));
@@ -180,6 +182,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   c.device = absl::GetFlag(FLAGS_device);
   c.data = absl::GetFlag(FLAGS_data);
   c.depth_every = absl::GetFlag(FLAGS_depth_every);
+  c.verbose = absl::GetFlag(FLAGS_verbose);
 
   // The optimizer and the transform with their options, each checked against its
   // declaration (the messages name the option and what is allowed).

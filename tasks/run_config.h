@@ -46,6 +46,9 @@ struct RunConfig {
   std::string cache_dir;
   // Record depth.json every N steps too (0: only at the end of training).
   int64_t depth_every = 0;
+  // --verbose: errors also print LibTorch's full message with its stack trace. Not part
+  // of the run's configuration.
+  bool verbose = false;
   // --list_optimizers: print the registered optimizers and transforms ("text" or
   // "json") instead of training; empty otherwise.
   std::string list_optimizers;

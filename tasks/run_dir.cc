@@ -1,9 +1,5 @@
 #include "tasks/run_dir.h"
 
-#include "tasks/blas.h"
-
-
-
 #include <cstdio>
 #include <cstdlib>
 
@@ -11,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tasks/blas.h"
 
 namespace gs::tasks {
 
@@ -20,7 +17,7 @@ absl::Status MetricsLog::LoadUpTo(int64_t step) {
   if (!text.ok()) return absl::OkStatus();  // nothing logged yet
   for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.contains("step")) {
+    if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) {
       return absl::InvalidArgumentError(absl::StrCat(path_, ": malformed line: ", line));
     }
     if (j["step"].get<int64_t>() <= step) lines_.push_back(std::move(j));
@@ -28,11 +25,25 @@ absl::Status MetricsLog::LoadUpTo(int64_t step) {
   return absl::OkStatus();
 }
 
-absl::Status MetricsLog::Flush() const {
+absl::Status MetricsLog::Parse(const std::string& text) {
+  lines_.clear();
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("step")) {
+      return absl::InvalidArgumentError(absl::StrCat("malformed line: ", line));
+    }
+    lines_.push_back(std::move(j));
+  }
+  return absl::OkStatus();
+}
+
+std::string MetricsLog::Text() const {
   std::string text;
   for (const nlohmann::json& line : lines_) absl::StrAppend(&text, line.dump(), "\n");
-  return WriteFileAtomic(path_, text);
+  return text;
 }
+
+absl::Status MetricsLog::Flush() const { return WriteFileAtomic(path_, Text()); }
 
 nlohmann::json Versions() {
   nlohmann::json v;

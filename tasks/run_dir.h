@@ -22,8 +22,14 @@ class MetricsLog {
   // Loads the lines of an earlier run up to and including `step` (a resumed run
   // continues from its checkpoint; later lines are recomputed).
   absl::Status LoadUpTo(int64_t step);
+  // Replaces the lines with those of `text` (a checkpoint's copy); InvalidArgument on a
+  // line that does not parse.
+  absl::Status Parse(const std::string& text);
   void Add(nlohmann::json line) { lines_.push_back(std::move(line)); }
+  // The file's contents: one dumped object per line.
+  std::string Text() const;
   absl::Status Flush() const;
+  const std::string& path() const { return path_; }
   const std::vector<nlohmann::json>& lines() const { return lines_; }
 
  private:

@@ -212,6 +212,10 @@ TEST_P(TaskContract, BadInputExitsTwoAndNamesTheProblem) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("option alpha=-0.1 is not allowed"));
   EXPECT_THAT(r.stderr_text, HasSubstr("[0, 1]"));
+  // A value absl's own parser rejects is bad input too, named in one line.
+  r = RunTask(GetParam().task, Args(TempDir("bad3"), {"--seed=abc"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.stderr_text, "error: --seed=abc is not allowed; use an integer\n");
 
   // A run directory holding another configuration is refused and left as it was.
   const std::string before = ReadText(Reference() + "/run.json");

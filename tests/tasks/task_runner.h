@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -34,12 +35,17 @@ struct Result {
   std::string stderr_text;
 };
 
-// Starts `binary args...` with stderr captured to a file; returns the pid.
+// Environment variables set for a child only: (name, value).
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Starts `binary args...` with stderr captured to a file and `env` added to the
+// environment; returns the pid.
 inline pid_t Start(const std::string& binary, const std::vector<std::string>& args,
-                   const std::string& stderr_path) {
+                   const std::string& stderr_path, const Env& env = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
-    std::freopen(stderr_path.c_str(), "w", stderr);
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+    if (std::freopen(stderr_path.c_str(), "w", stderr) == nullptr) _exit(126);
     std::vector<char*> argv{const_cast<char*>(binary.c_str())};
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -65,10 +71,11 @@ inline Result Wait(pid_t pid, const std::string& stderr_path) {
   return r;
 }
 
-inline Result RunTask(const std::string& task, const std::vector<std::string>& args) {
+inline Result RunTask(const std::string& task, const std::vector<std::string>& args,
+                      const Env& env = {}) {
   static int counter = 0;
   const std::string log = TempDir("stderr_" + std::to_string(counter++) + ".txt");
-  return Wait(Start(TaskBinary(task), args, log), log);
+  return Wait(Start(TaskBinary(task), args, log, env), log);
 }
 
 // Starts the task and kills it with SIGKILL once `ready()` holds (polling).
