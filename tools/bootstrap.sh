@@ -28,6 +28,8 @@ PACKAGES=(
   slurmctld              # (tools/slurm/start_local_cluster.sh starts the controller,
   slurmd                 #  the node daemon
   slurm-client           #  and uses sbatch, squeue, scontrol, scancel)
+  slurmdbd               #  its accounting daemon, so sacct works
+  mariadb-server         #  the accounting database behind slurmdbd
   munge                  # Slurm's authentication
   ca-certificates
 )

@@ -111,6 +111,13 @@ std::string JobState(const std::string& id) {
   return out.text.substr(at + 9, out.text.find(' ', at) - at - 9);
 }
 
+// sacct's state of a job's allocation ("" when the accounting database does not hold it).
+std::string AccountedState(const std::string& id) {
+  const Output out = Shell("sacct -n -X -P --format=State -j " + id);
+  if (out.code != 0) return "";
+  return out.text.substr(0, out.text.find('\n'));
+}
+
 // The report's tables without the Overhead section (measured seconds per step, which
 // differ between any two runs of one grid).
 std::string TablesWithoutTimings(const std::string& path) {
@@ -160,7 +167,8 @@ TEST_F(SlurmTest, SmokeGridRunsAsJobsAndItsReportMatchesTheLocalOne) {
   EXPECT_THAT(there.text, HasSubstr("26 Slurm jobs submitted, 0 reattached"));
   EXPECT_THAT(there.text, HasSubstr("26 runs: 26 completed, 0 diverged, 0 skipped"));
 
-  // Every run was a Slurm job, which Slurm records as completed.
+  // Every run was a Slurm job, which Slurm (scontrol) and its accounting (sacct) record
+  // as completed.
   const Output list = Shell("cd " + local + " && find . -name run.json | sort");
   std::istringstream runs(list.text);
   int jobs = 0;
@@ -170,6 +178,7 @@ TEST_F(SlurmTest, SmokeGridRunsAsJobsAndItsReportMatchesTheLocalOne) {
     const std::string id = JobId(dir);
     ASSERT_FALSE(id.empty()) << dir;
     EXPECT_EQ(JobState(id), "COMPLETED") << dir << " job " << id;
+    EXPECT_EQ(AccountedState(id), "COMPLETED") << dir << " job " << id << " in sacct";
     EXPECT_EQ(ReadText(dir + "/slurm_exit_code"), "0\n") << dir;
     ++jobs;
   }

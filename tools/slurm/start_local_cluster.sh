@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Starts a one-node Slurm cluster on this machine (munged, slurmctld, slurmd) for
+# Starts a one-node Slurm cluster on this machine (munged, MariaDB and slurmdbd for
+# accounting, so sacct works; slurmctld, slurmd) for
 # `bazel run //benchmarks:suite -- --launcher=slurm` and //tests/benchmarks:slurm_test.
-# Needs root and Debian's slurm-wlm and munge (tools/bootstrap.sh installs them); works in
+# Needs root and Debian's slurm-wlm, slurmdbd, mariadb-server and munge (tools/bootstrap.sh
+# installs them); works in
 # a container without systemd or cgroups (proctrack/linuxproc, task/none). Idempotent:
 # daemons already running are kept, and a slurm.conf it did not write is left alone.
 # Exits 0 once `sinfo` shows the node idle; non-zero, with the reason, otherwise.
@@ -11,9 +13,9 @@ say() { printf 'slurm-cluster: %s\n' "$*"; }
 die() { printf 'slurm-cluster: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (munged and slurmd run as root here)"
-for cmd in munged slurmctld slurmd sinfo scontrol; do
+for cmd in munged slurmctld slurmd slurmdbd mysqld_safe sinfo scontrol sacctmgr; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] ||
-    die "$cmd not found: install Debian's slurm-wlm and munge (tools/bootstrap.sh)"
+    die "$cmd not found: install Debian's slurm-wlm, slurmdbd, mariadb-server and munge (tools/bootstrap.sh)"
 done
 export PATH="$PATH:/usr/sbin"
 
@@ -50,10 +52,11 @@ SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
 ReturnToService=2
 MpiDefault=none
-# No slurmdbd: finished jobs stay in scontrol/squeue for an hour, and each one's
-# state and exit code is appended to the job completion log.
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
+# Accounting through slurmdbd (sacct); finished jobs also stay in scontrol/squeue for
+# an hour, and each one's state and exit code is appended to the job completion log.
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+JobAcctGatherType=jobacct_gather/linux
 JobCompType=jobcomp/filetxt
 JobCompLoc=/var/log/slurm/jobcomp.log
 MinJobAge=3600
@@ -71,8 +74,10 @@ CONF
   else
     mv "$new" "$conf" && chmod 644 "$conf"
     say "wrote $conf (node $host, $cpus CPUs, ${mem} MB)"
-    # A running controller reads the new file on reconfigure.
-    scontrol reconfigure >/dev/null 2>&1 || true
+    # Daemons started with another configuration restart below (an accounting change
+    # needs a restart, not a reconfigure).
+    scontrol shutdown >/dev/null 2>&1 || true
+    for _ in $(seq 100); do pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break; sleep 0.1; done
   fi
 fi
 
@@ -94,6 +99,44 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
 fi
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Accounting: MariaDB on localhost, its slurm_acct_db, slurmdbd, the cluster's record.
+if ! mysqladmin ping >/dev/null 2>&1; then
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  nohup mysqld_safe --bind-address=127.0.0.1 >/var/log/slurm/mariadb.log 2>&1 &
+  for _ in $(seq 150); do mysqladmin ping >/dev/null 2>&1 && break; sleep 0.2; done
+  mysqladmin ping >/dev/null 2>&1 || die "MariaDB did not start (see /var/log/slurm/mariadb.log)"
+  say "started MariaDB"
+fi
+mysql -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
+          CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurm';
+          GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';" ||
+  die "cannot create the accounting database in MariaDB"
+dbd_conf=/etc/slurm/slurmdbd.conf
+if [ ! -f "$dbd_conf" ] || grep -qF "$marker" "$dbd_conf"; then
+  cat >"$dbd_conf" <<CONF
+$marker
+AuthType=auth/munge
+DbdHost=localhost
+SlurmUser=root
+PidFile=/run/slurmdbd.pid
+LogFile=/var/log/slurm/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=slurm
+StoragePass=slurm
+StorageLoc=slurm_acct_db
+CONF
+  chmod 600 "$dbd_conf"
+fi
+if ! running /run/slurmdbd.pid; then
+  /usr/sbin/slurmdbd || die "slurmdbd did not start (see /var/log/slurm/slurmdbd.log)"
+  say "started slurmdbd"
+fi
+for _ in $(seq 100); do sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+if ! sacctmgr -n -P list cluster format=cluster 2>/dev/null | grep -qx local; then
+  sacctmgr -i add cluster local >/dev/null || die "sacctmgr cannot add the cluster (see /var/log/slurm/slurmdbd.log)"
+fi
 if ! running /run/slurmctld.pid; then
   /usr/sbin/slurmctld || die "slurmctld did not start (see /var/log/slurm/slurmctld.log)"
   say "started slurmctld"
