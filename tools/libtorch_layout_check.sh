@@ -50,12 +50,13 @@ done < <(GS_LIBTORCH="$torch" bazel --output_base="$output_base" query "tests($(
 say "$checked test binaries load libtorch from $torch/lib"
 
 # The compiler's dependency files name the header paths it opened.
-deps=$(find -L "$bin" -name '*.d' -path '*_objs*' | head -n 200)
-[ -n "$deps" ] || die "no dependency files under $bin"
-via_folder=$(grep -l 'external/system/libtorch/include/torch/csrc/api/include/torch/torch.h' $deps | wc -l)
-via_debian=$(grep -l '/usr/include/torch/csrc/api/include/torch/torch.h' $deps | wc -l)
+mapfile -t deps < <(find -L "$bin" -name '*.d' -path '*_objs*')
+[ ${#deps[@]} -gt 0 ] || die "no dependency files under $bin"
+count() { grep -l "$1" "${deps[@]}" | wc -l || true; }
+via_folder=$(count 'external/system/libtorch/include/torch/csrc/api/include/torch/torch.h')
+via_debian=$(count '/usr/include/\(torch\|ATen\|c10\)/')
 [ "$via_folder" -gt 0 ] || die "no object includes torch.h through GS_LIBTORCH's include/"
-[ "$via_debian" -eq 0 ] || die "$via_debian objects include torch.h from /usr/include"
+[ "$via_debian" -eq 0 ] || die "$via_debian objects include LibTorch headers from /usr/include"
 say "$via_folder objects include torch.h through GS_LIBTORCH's include/, none through /usr/include"
 
 GS_LIBTORCH="$torch" bazel --output_base="$output_base" shutdown >/dev/null 2>&1 || true
