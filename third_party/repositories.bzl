@@ -131,3 +131,38 @@ system_libraries = repository_rule(
     environ = ["GS_LIBTORCH"],
     local = True,
 )
+
+def _local_cuda_impl(ctx):
+    """The CUDA Toolkit for our nvcc rule (third_party/cuda.bzl): $CUDA_PATH, else
+    /usr/local/cuda. Without one, the targets that need nvcc fail with a message."""
+    root = ctx.os.environ.get("CUDA_PATH", "/usr/local/cuda")
+    nvcc = ctx.path(root + "/bin/nvcc")
+    version = ""
+    if nvcc.exists:
+        result = ctx.execute([nvcc, "--version"])
+        if result.return_code == 0:
+            version = result.stdout.strip().split("\n")[-1]
+    ctx.file("WORKSPACE", "")
+    ctx.file("defs.bzl", "\n".join([
+        "# Written by third_party/repositories.bzl: the CUDA Toolkit found.",
+        "CUDA_ROOT = %r" % (str(ctx.path(root).realpath) if version else ""),
+        "NVCC_VERSION = %r" % version,
+        "",
+    ]))
+    lib = str(ctx.path(root).realpath) + "/lib64" if version else ""
+    ctx.file("BUILD", """package(default_visibility = ["//visibility:public"])
+
+exports_files(["defs.bzl"])
+
+# The CUDA runtime, linked statically (the driver, libcuda.so, is loaded at run time).
+cc_library(
+    name = "cudart",
+    linkopts = {linkopts},
+)
+""".format(linkopts = repr(["-L" + lib, "-lcudart_static", "-ldl", "-lrt", "-lpthread"] if lib else [])))
+
+local_cuda = repository_rule(
+    implementation = _local_cuda_impl,
+    environ = ["CUDA_PATH"],
+    local = True,
+)

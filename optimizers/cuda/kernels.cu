@@ -114,6 +114,19 @@ const char* DeviceProblem() {
   return count > 0 ? nullptr : "no CUDA device";
 }
 
+namespace {
+const char* Text(cudaError_t error) { return error == cudaSuccess ? nullptr : cudaGetErrorString(error); }
+}  // namespace
+
+const char* Allocate(void** ptr, int64_t bytes) { return Text(cudaMalloc(ptr, bytes)); }
+const char* CopyToDevice(void* dst, const void* src, int64_t bytes) {
+  return Text(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
+const char* CopyToHost(void* dst, const void* src, int64_t bytes) {
+  return Text(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+void Free(void* ptr) { cudaFree(ptr); }
+
 #define GS_INSTANTIATE(T)                                                                   \
   template const char* AdamWMixedStep<T>(const DeviceMix<T>&, const AdamWOperands<T>&,     \
                                          const AdamWConstants<T>&, T, T, int64_t);         \

@@ -51,6 +51,13 @@ const char* MixedUpdate(const DeviceMix<T>& mix, T* p, const T* d, T decay, T st
 // detected", ...).
 const char* DeviceProblem();
 
+// Device memory for torch-free callers (tests, checks); each returns null or the CUDA
+// error's text. Synchronous.
+const char* Allocate(void** ptr, int64_t bytes);
+const char* CopyToDevice(void* dst, const void* src, int64_t bytes);
+const char* CopyToHost(void* dst, const void* src, int64_t bytes);
+void Free(void* ptr);
+
 }  // namespace gs::kernels::cuda
 
 #endif  // GS_OPTIMIZERS_CUDA_LAUNCH_H_
