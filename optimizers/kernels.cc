@@ -4,6 +4,9 @@
 #include <cstring>
 
 #include "optimizers/kernels_table.h"
+#if defined(GS_CUDA_KERNELS)
+#include "optimizers/cuda/kernels_cuda.h"
+#endif
 
 namespace gs {
 
@@ -45,6 +48,9 @@ void ApplyUpdate(at::Tensor& p, const at::Tensor& d, double lr, double wd) {
 }
 void ApplyMixedUpdate(const DepthMix& mix, at::Tensor& p, const at::Tensor& d, double lr,
                       double wd) {
+#if defined(GS_CUDA_KERNELS)
+  if (cuda::ApplyMixedUpdate(mix, p, d, lr, wd)) return;
+#endif
   Table().apply_mixed_update(mix, p, d, lr, wd);
 }
 void Mix(const DepthMix& mix, const at::Tensor& in, at::Tensor& out) {
@@ -73,10 +79,16 @@ void SgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, const SgdHyper
 
 void AdamWMixedStep(const DepthMix& mix, at::Tensor& p, const at::Tensor& g, at::Tensor& m,
                     at::Tensor& v, const AdamWHyper& h, double lr, double wd) {
+#if defined(GS_CUDA_KERNELS)
+  if (cuda::AdamWMixedStep(mix, p, g, m, v, h, lr, wd)) return;
+#endif
   Table().adamw_mixed_step(mix, p, g, m, v, h, lr, wd);
 }
 void SgdMixedStep(const DepthMix& mix, at::Tensor& p, const at::Tensor& g, at::Tensor& buf,
                   const SgdHyper& h, double lr) {
+#if defined(GS_CUDA_KERNELS)
+  if (cuda::SgdMixedStep(mix, p, g, buf, h, lr)) return;
+#endif
   Table().sgd_mixed_step(mix, p, g, buf, h, lr);
 }
 

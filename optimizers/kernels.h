@@ -11,6 +11,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "optimizers/depth_mix.h"
+#include "optimizers/elementwise.h"
 
 namespace gs::kernels {
 
@@ -33,10 +34,7 @@ std::vector<double> BlockNorms(const at::Tensor& x);
 // Frobenius norms of the blocks of Mix(mix, in), without materialising it.
 std::vector<double> MixedBlockNorms(const DepthMix& mix, const at::Tensor& in);
 
-struct AdamWHyper {
-  double beta1, beta2, eps;
-  double bias_correction1, bias_correction2;  // 1 - beta^t
-};
+// AdamWHyper and SgdHyper: elementwise.h.
 
 // m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
 // d <- (m / bc1) / (sqrt(v / bc2) + eps), computed as
@@ -47,12 +45,6 @@ void AdamWDirection(const at::Tensor& g, at::Tensor& m, at::Tensor& v, at::Tenso
 // AdamWDirection and ApplyUpdate in one pass, without writing d.
 void AdamWStep(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v,
                const AdamWHyper& h, double lr, double wd);
-
-struct SgdHyper {
-  double momentum, dampening, weight_decay;
-  bool nesterov;
-  bool first_step;  // the momentum buffer starts as a copy of the gradient, as in torch
-};
 
 // g' = g + wd p;  buf <- first ? g' : momentum buf + (1 - dampening) g';
 // d = nesterov ? g' + momentum buf : buf   (d = g' when momentum is 0).

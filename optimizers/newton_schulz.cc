@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "optimizers/blas_routines.h"
+#include "optimizers/cpu_paths.h"
 
 namespace gs {
 namespace {
@@ -158,7 +159,7 @@ constexpr int64_t kCpuCacheBytes = 1 << 20;
 }  // namespace
 
 at::Tensor NewtonSchulz(const at::Tensor& g, int64_t steps, NewtonSchulzWorkspace* workspace) {
-  if (!g.is_cpu()) return NewtonSchulzPlain(g, steps, workspace);
+  if (!g.is_cpu() || !CpuFastPaths()) return NewtonSchulzPlain(g, steps, workspace);
   const Prepared p = Prepare(g);
   NewtonSchulzWorkspace local;
   NewtonSchulzWorkspace& ws = workspace != nullptr ? *workspace : local;
@@ -187,10 +188,11 @@ at::Tensor NewtonSchulzPlain(const at::Tensor& g, int64_t steps,
   Ensure(ws.a, {count, rows, rows}, options);
   Ensure(ws.b, {count, rows, rows}, options);
   // On a CPU, iterate a group of matrices whose buffers fit in L2 through all steps
-  // before the next group; on a GPU, the whole batch at once.
+  // before the next group; on a GPU (and on the generic path), the whole batch at once.
   const int64_t per_matrix = (2 * rows * cols + 2 * rows * rows) * ws.x.element_size();
-  const int64_t group =
-      g.is_cpu() ? std::max<int64_t>(1, std::min(count, kCpuCacheBytes / per_matrix)) : count;
+  const int64_t group = g.is_cpu() && CpuFastPaths()
+                            ? std::max<int64_t>(1, std::min(count, kCpuCacheBytes / per_matrix))
+                            : count;
   for (int64_t first = 0; first < count; first += group) {
     const int64_t size = std::min(group, count - first);
     at::Tensor x = ws.x.narrow(0, first, size), y = ws.y.narrow(0, first, size);

@@ -32,7 +32,8 @@ struct NewtonSchulzWorkspace {
 // is a polynomial in G G^T, so X_k = Q_k X_0 with Q_{k+1} = B_k Q_k and
 // A_{k+1} = A_k B_k^2 (Gram Newton-Schulz), and X_0 is multiplied once at the end. Both
 // are the same iteration in exact arithmetic; results agree with NewtonSchulzPlain to
-// rounding (see tests/optimizers/muon_test.cc). Elsewhere, NewtonSchulzPlain.
+// rounding (see tests/optimizers/muon_test.cc). On other devices, and on the CPU with
+// its fast paths off (cpu_paths.h), NewtonSchulzPlain over the whole batch at once.
 at::Tensor NewtonSchulz(const at::Tensor& g, int64_t steps = 5,
                         NewtonSchulzWorkspace* workspace = nullptr);
 

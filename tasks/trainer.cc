@@ -599,6 +599,11 @@ int RunTask(Task& task, int argc, char** argv) {
     std::fputs(text.c_str(), stdout);
     return kExitCompleted;
   }
+  if (config->device == "cpu") {
+    // CPU-only process settings (tasks/blas.h); a GPU run keeps the defaults.
+    UseFastBlasKernels(argv);
+    KeepFreedMemoryForReuse();
+  }
   try {
     return Run(task, *config).Main();
   } catch (const std::exception& e) {
@@ -613,8 +618,6 @@ void SetThreads(int64_t threads) {
 
 int TaskMain(std::unique_ptr<Task> task, int argc, char** argv) {
   ExitOneOnTerminate(task->name());
-  UseFastBlasKernels(argv);
-  KeepFreedMemoryForReuse();
   return RunTask(*task, argc, argv);
 }
 

@@ -125,7 +125,8 @@ int RunTask(Task& task, int argc, char** argv);
 // LibTorch's intra-op threads and OpenBLAS's own pool (LibTorch's setting does not reach it).
 void SetThreads(int64_t threads);
 
-// A task binary's main: picks the fast BLAS kernels (tasks/blas.h), then RunTask.
+// A task binary's main: RunTask, which for --device=cpu first picks the fast BLAS
+// kernels and the allocator setting (tasks/blas.h).
 int TaskMain(std::unique_ptr<Task> task, int argc, char** argv);
 
 }  // namespace gs::tasks

@@ -1,16 +1,12 @@
 # Bazel targets over Debian's system packages (see tools/bootstrap.sh for the list).
-# Headers live under /usr/include, the compiler's own search path; LibTorch's C++ API
-# headers are added with -isystem by .bazelrc.
+# Headers live under /usr/include, the compiler's own search path (LibTorch's C++ API
+# with .bazelrc's -isystem), except those of a LibTorch given by GS_LIBTORCH
+# (third_party/repositories.bzl).
 load("@rules_cc//cc:defs.bzl", "cc_library")
 
 package(default_visibility = ["//visibility:public"])
 
-# LibTorch 1.13.1 (CPU), libtorch-dev.
-cc_library(
-    name = "torch",
-    linkopts = ["-ltorch", "-ltorch_cpu", "-lc10", "-lpthread"],
-)
-
+%{torch}
 # LibTorch with the c10d Gloo process group (libgloo-dev headers).
 cc_library(
     name = "torch_gloo",

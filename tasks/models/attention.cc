@@ -5,8 +5,10 @@
 #include <limits>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "optimizers/blas_routines.h"
+#include "optimizers/cpu_paths.h"
 
 namespace gs::models {
 namespace {
@@ -220,9 +222,22 @@ at::Tensor ReferenceAttention(const at::Tensor& qkv, int64_t heads, bool causal)
   return torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, c});
 }
 
+at::Tensor GenericAttention(const at::Tensor& qkv, int64_t heads, bool causal) {
+#if TORCH_VERSION_MAJOR >= 2
+  const int64_t b = qkv.size(0), t = qkv.size(1), c = qkv.size(2) / 3, d = c / heads;
+  at::Tensor parts = qkv.view({b, t, 3, heads, d}).permute({2, 0, 3, 1, 4});
+  return at::scaled_dot_product_attention(parts[0], parts[1], parts[2], /*attn_mask=*/{},
+                                          /*dropout_p=*/0.0, /*is_causal=*/causal)
+      .transpose(1, 2)
+      .reshape({b, t, c});
+#else
+  return ReferenceAttention(qkv, heads, causal);
+#endif
+}
+
 at::Tensor BlasAttention(const at::Tensor& qkv, int64_t heads, bool causal) {
   TORCH_CHECK(qkv.dim() == 3, "BlasAttention: qkv must be [B, T, 3C]");
-  if (!qkv.device().is_cpu()) return ReferenceAttention(qkv, heads, causal);
+  if (!qkv.device().is_cpu()) return GenericAttention(qkv, heads, causal);
   if (qkv.scalar_type() == at::kDouble) {
     return BlasAttentionFunction<double>::apply(qkv, heads, causal);
   }
@@ -235,7 +250,8 @@ at::Tensor AttentionCore(const at::Tensor& qkv, int64_t heads, bool causal) {
   // width 16) and the LM's (T = 128, head width 32) shapes the BLAS per head beats a
   // hand-fused kernel (7.2 vs 11.1 ms per LM layer, forward and backward) and the eager
   // formula (12.9 ms), whose batched matmul pays a select and dispatch per matrix.
-  return BlasAttention(qkv, heads, causal);
+  if (qkv.device().is_cpu() && CpuFastPaths()) return BlasAttention(qkv, heads, causal);
+  return GenericAttention(qkv, heads, causal);
 }
 
 }  // namespace gs::models

@@ -19,8 +19,13 @@ namespace gs::models {
 // the eager formula.
 at::Tensor BlasAttention(const at::Tensor& qkv, int64_t heads, bool causal);
 
-// What the models call (BlasAttention, the fastest of the ways measured).
+// What the models call: BlasAttention (the fastest of the ways measured) for CPU tensors
+// with the CPU fast paths on (optimizers/cpu_paths.h), GenericAttention otherwise.
 at::Tensor AttentionCore(const at::Tensor& qkv, int64_t heads, bool causal);
+
+// The device-generic path: at::scaled_dot_product_attention where the LibTorch has it
+// (2.0 and later: fused kernels on a GPU), else ReferenceAttention.
+at::Tensor GenericAttention(const at::Tensor& qkv, int64_t heads, bool causal);
 
 // The eager formula (permutes, matmuls, masked_fill, softmax): the reference and fallback.
 at::Tensor ReferenceAttention(const at::Tensor& qkv, int64_t heads, bool causal);

@@ -1,7 +1,8 @@
 // The BLAS-per-head attention against the eager formula evaluated in double precision
 // (permutes, matmuls, masked_fill, softmax through LibTorch's own ops and autograd):
 // outputs and the gradient with respect to qkv, causal and not, at the suite's shapes and
-// odd ones, in float and in double.
+// odd ones, in float and in double; the same for the device-generic path (what the
+// models run on a GPU) taken on the CPU.
 #include "tasks/models/attention.h"
 
 #include <tuple>
@@ -9,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "gtest/gtest.h"
+#include "optimizers/cpu_paths.h"
 
 namespace gs::models {
 namespace {
@@ -27,13 +29,21 @@ TEST_P(AttentionTest, MatchesTheEagerFormulaInDouble) {
   (y64 * dy.to(torch::kDouble)).sum().backward();
   const double scale = x64.grad().abs().max().item<double>();
 
-  at::Tensor x = qkv.clone().requires_grad_();
-  at::Tensor y = BlasAttention(x, heads, causal);
-  (y * dy).sum().backward();
-  ASSERT_EQ(y.sizes(), y64.sizes());
-  EXPECT_LT((y.to(torch::kDouble) - y64).abs().max().item<double>(), 2e-5);
-  EXPECT_LT((x.grad().to(torch::kDouble) - x64.grad()).abs().max().item<double>(),
-            2e-5 * std::max(1.0, scale));
+  // Float against double, for the BLAS path and for what the models call with the CPU
+  // fast paths off (GenericAttention).
+  at::Tensor y;
+  for (bool fast : {false, true}) {
+    SetCpuFastPaths(fast);
+    at::Tensor x = qkv.clone().requires_grad_();
+    y = fast ? BlasAttention(x, heads, causal) : AttentionCore(x, heads, causal);
+    (y * dy).sum().backward();
+    SetCpuFastPaths(true);
+    ASSERT_EQ(y.sizes(), y64.sizes());
+    EXPECT_LT((y.to(torch::kDouble) - y64).abs().max().item<double>(), 2e-5) << "fast " << fast;
+    EXPECT_LT((x.grad().to(torch::kDouble) - x64.grad()).abs().max().item<double>(),
+              2e-5 * std::max(1.0, scale))
+        << "fast " << fast;
+  }
   if (causal) {
     // The first token attends only to itself: y_0 = v_0 for every head, exactly (its
     // probability row is 1 followed by zeros).
