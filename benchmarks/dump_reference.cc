@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "benchmarks/reference_dump.h"
 #include "benchmarks/training_arm.h"
-#include "tasks/blas.h"
-#include "tasks/boundary.h"
-#include "tasks/run_config.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/run_config.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --data, --out,
 // --threads, and --steps (here: the recorded steps, default 3).

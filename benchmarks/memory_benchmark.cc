@@ -39,9 +39,9 @@
 #include "benchmarks/training_arm.h"
 #include "nlohmann/json.hpp"
 #include "optimizers/torch_module.h"
-#include "tasks/blas.h"
-#include "tasks/run_config.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/run_config.h"
+#include "tasks/harness/run_dir.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --threads,
 // --cache_dir, and
@@ -90,7 +90,7 @@ int Child(const std::string& spec) {
     return kBadInput;
   }
   // Measure live memory, not the heap's fragmentation: with the task binaries' allocator
-  // settings (tasks/blas.h: freed memory kept for reuse) the peak depends on where
+  // settings (tasks/harness/blas.h: freed memory kept for reuse) the peak depends on where
   // glibc happened to place each temporary, which any change in the order of small
   // allocations moves by megabytes (measured: +-5 MiB on the ViT, either sign). Here
   // every block of 64 KiB or more is its own mapping, returned to the kernel when freed.

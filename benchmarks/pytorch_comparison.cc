@@ -29,9 +29,9 @@
 #include "benchmarks/timing_stats.h"
 #include "benchmarks/training_arm.h"
 #include "nlohmann/json.hpp"
-#include "tasks/blas.h"
-#include "tasks/run_config.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/run_config.h"
+#include "tasks/harness/run_dir.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --threads, and
 // --steps (here: timed pairs of steps, one C++ and one PyTorch, default 60).

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "optimizers/adamw.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/run_dir.h"
 
 namespace gs::benchmarks {
 namespace {

@@ -28,7 +28,7 @@
 #include "benchmarks/suite_files.h"
 #include "benchmarks/tuning.h"
 #include "reports/report.h"
-#include "tasks/boundary.h"
+#include "tasks/harness/boundary.h"
 
 ABSL_FLAG(std::string, grid, "",
           "a grid name (benchmarks/grids/<name>.json: smoke, demo, quick, paper, ablation_*, "

@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "benchmarks/task_registry.h"
 #include "optimizers/torch_module.h"
-#include "tasks/boundary.h"
-#include "tasks/files.h"
-#include "tasks/run_config.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/files.h"
+#include "tasks/harness/run_config.h"
 
 namespace gs::benchmarks {
 

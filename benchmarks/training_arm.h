@@ -1,5 +1,5 @@
 // One task with one optimizer, stepped exactly as the harness does it
-// (tasks/trainer.cc: learning-rate schedule, zero_grad, TrainLoss, backward, global
+// (tasks/harness/trainer.cc: learning-rate schedule, zero_grad, TrainLoss, backward, global
 // gradient-norm clip, optimizer step), with each step timed. The benchmarks build two
 // of these with the same seed (same initial weights, same batches) and alternate them.
 #ifndef GS_BENCHMARKS_TRAINING_ARM_H_
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "optimizers/optimizer.h"
 #include "nlohmann/json.hpp"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::benchmarks {
 

@@ -20,7 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tasks/cache.h"
+#include "tasks/harness/cache.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/diffusion.h"
 #include "tasks/generation/ddpm.h"
@@ -28,9 +28,9 @@
 #include "tasks/generation/frechet.h"
 #include "tasks/generation/png.h"
 #include "tasks/models/uvit.h"
-#include "tasks/one_thread.h"
-#include "tasks/run_dir.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/one_thread.h"
+#include "tasks/harness/run_dir.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 namespace {

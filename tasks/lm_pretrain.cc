@@ -11,7 +11,7 @@
 
 #include "tasks/data/text_corpus.h"
 #include "tasks/models/gpt.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 #include "tasks/lm_pretrain.h"
 
 namespace gs::tasks {

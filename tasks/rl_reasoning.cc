@@ -19,12 +19,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tasks/cache.h"
+#include "tasks/harness/cache.h"
 #include "tasks/data/arithmetic.h"
 #include "tasks/models/gpt.h"
 #include "tasks/rl/grpo.h"
 #include "tasks/rl/sampling.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/models/vit.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 #include "tasks/vit_classification.h"
 
 namespace gs::tasks {

@@ -1,12 +1,12 @@
 // One intra-op thread (LibTorch's and OpenBLAS's) for the lifetime of the object, so work
 // shared through the cache (a trained classifier, a reference statistic) comes out the
 // same whatever --threads the run that happens to build it asked for.
-#ifndef GS_TASKS_ONE_THREAD_H_
-#define GS_TASKS_ONE_THREAD_H_
+#ifndef GS_TASKS_HARNESS_ONE_THREAD_H_
+#define GS_TASKS_HARNESS_ONE_THREAD_H_
 
 #include <ATen/Parallel.h>
 
-#include "tasks/blas.h"
+#include "tasks/harness/blas.h"
 
 namespace gs::tasks {
 
@@ -29,4 +29,4 @@ class OneThread {
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_ONE_THREAD_H_
+#endif  // GS_TASKS_HARNESS_ONE_THREAD_H_

@@ -1,4 +1,4 @@
-#include "tasks/depth_analysis.h"
+#include "tasks/harness/depth_analysis.h"
 
 #include <ATen/ATen.h>
 

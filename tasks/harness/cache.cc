@@ -1,11 +1,11 @@
-#include "tasks/cache.h"
+#include "tasks/harness/cache.h"
 
 #include <filesystem>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 
 namespace gs::tasks {
 namespace {

@@ -2,8 +2,8 @@
 // whose bad flags are the contract's exit 2 with a message naming the flag, exceptions
 // turned into one-line messages, and std::terminate exiting 1 with one line instead of
 // aborting with a stack trace and a core dump. Free of LibTorch.
-#ifndef GS_TASKS_BOUNDARY_H_
-#define GS_TASKS_BOUNDARY_H_
+#ifndef GS_TASKS_HARNESS_BOUNDARY_H_
+#define GS_TASKS_HARNESS_BOUNDARY_H_
 
 #include <exception>
 #include <string>
@@ -36,4 +36,4 @@ void ExitOneOnTerminate(const std::string& program);
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_BOUNDARY_H_
+#endif  // GS_TASKS_HARNESS_BOUNDARY_H_

@@ -1,4 +1,4 @@
-#include "tasks/checkpoint.h"
+#include "tasks/harness/checkpoint.h"
 
 #include <algorithm>
 #include <exception>
@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
-#include "tasks/boundary.h"
-#include "tasks/files.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/files.h"
 
 namespace gs::tasks {
 namespace {

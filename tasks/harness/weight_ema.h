@@ -4,8 +4,8 @@
 //     e <- d_n e + (1 - d_n) w,      d_n = min(decay, (1 + n) / (10 + n)),
 // the warm-up of diffusers' EMAModel: with decay 0.9999 and no warm-up, a run of a few
 // thousand steps would evaluate mostly its random initialisation.
-#ifndef GS_TASKS_WEIGHT_EMA_H_
-#define GS_TASKS_WEIGHT_EMA_H_
+#ifndef GS_TASKS_HARNESS_WEIGHT_EMA_H_
+#define GS_TASKS_HARNESS_WEIGHT_EMA_H_
 
 #include <cstdint>
 #include <string>
@@ -60,4 +60,4 @@ class WeightEma {
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_WEIGHT_EMA_H_
+#endif  // GS_TASKS_HARNESS_WEIGHT_EMA_H_

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "tasks/files.h"
-#include "tasks/run_dir.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/files.h"
+#include "tasks/harness/run_dir.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 namespace {

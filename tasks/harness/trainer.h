@@ -1,8 +1,8 @@
 // The training harness every task binary shares: flags, run directory, learning-rate
 // schedule, gradient clipping, divergence, evaluation, checkpoints and resume. A task
 // supplies data, model, training loss and evaluation; RunTask does the rest.
-#ifndef GS_TASKS_TRAINER_H_
-#define GS_TASKS_TRAINER_H_
+#ifndef GS_TASKS_HARNESS_TRAINER_H_
+#define GS_TASKS_HARNESS_TRAINER_H_
 
 #include <cstdint>
 #include <map>
@@ -14,8 +14,8 @@
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
-#include "tasks/depth_analysis.h"
-#include "tasks/run_config.h"
+#include "tasks/harness/depth_analysis.h"
+#include "tasks/harness/run_config.h"
 
 namespace gs::tasks {
 
@@ -43,7 +43,7 @@ struct Schedule {
   // Weight decay per base optimizer, as each defines it: decoupled for AdamW and Muon,
   // an L2 term in the gradient for SGD (so a much smaller number). Others get 0.
   std::map<std::string, double> weight_decay;
-  // Decay of an exponential moving average of the weights (tasks/weight_ema.h), updated
+  // Decay of an exponential moving average of the weights (tasks/harness/weight_ema.h), updated
   // after every optimizer step (so after smoothing); 0: none. With one, every evaluation
   // also calls Task::EvaluateAveraged with the averages in the model.
   double weight_ema = 0.0;
@@ -125,9 +125,9 @@ int RunTask(Task& task, int argc, char** argv);
 // LibTorch's intra-op threads and OpenBLAS's own pool (LibTorch's setting does not reach it).
 void SetThreads(int64_t threads);
 
-// A task binary's main: picks the fast BLAS kernels (tasks/blas.h), then RunTask.
+// A task binary's main: picks the fast BLAS kernels (tasks/harness/blas.h), then RunTask.
 int TaskMain(std::unique_ptr<Task> task, int argc, char** argv);
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_TRAINER_H_
+#endif  // GS_TASKS_HARNESS_TRAINER_H_

@@ -1,4 +1,4 @@
-#include "tasks/run_dir.h"
+#include "tasks/harness/run_dir.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "tasks/blas.h"
+#include "tasks/harness/blas.h"
 
 namespace gs::tasks {
 

@@ -1,8 +1,8 @@
 // File helpers every part of the suite shares, free of LibTorch: atomic replacement
 // (temporary file + fsync + rename, so a crash leaves the old file or the new one),
 // CRC-32 checksums for manifests, and advisory locks.
-#ifndef GS_TASKS_FILES_H_
-#define GS_TASKS_FILES_H_
+#ifndef GS_TASKS_HARNESS_FILES_H_
+#define GS_TASKS_HARNESS_FILES_H_
 
 #include <cstdint>
 #include <string>
@@ -41,4 +41,4 @@ class FileLock {
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_FILES_H_
+#endif  // GS_TASKS_HARNESS_FILES_H_

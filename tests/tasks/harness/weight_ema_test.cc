@@ -1,7 +1,7 @@
-// tasks/weight_ema: the averages against the formula written out in double precision,
+// tasks/harness/weight_ema: the averages against the formula written out in double precision,
 // the warm-up of the decay, swapping the averages in and the raw weights back to the
 // bit, and a checkpoint round trip that continues exactly as an uninterrupted run.
-#include "tasks/weight_ema.h"
+#include "tasks/harness/weight_ema.h"
 
 #include <sstream>
 

@@ -1,4 +1,4 @@
-#include "tasks/weight_ema.h"
+#include "tasks/harness/weight_ema.h"
 
 #include <algorithm>
 

@@ -3,8 +3,8 @@
 // more alike; depth.json records the evidence so the report can confirm or refute it.
 //   - linear CKA (Kornblith et al. 2019) between every pair of block outputs, and
 //   - the cosine between consecutive blocks' residual increments (output - input).
-#ifndef GS_TASKS_DEPTH_ANALYSIS_H_
-#define GS_TASKS_DEPTH_ANALYSIS_H_
+#ifndef GS_TASKS_HARNESS_DEPTH_ANALYSIS_H_
+#define GS_TASKS_HARNESS_DEPTH_ANALYSIS_H_
 
 #include <vector>
 
@@ -31,4 +31,4 @@ nlohmann::json AnalyzeChain(const ChainTrace& trace);
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_DEPTH_ANALYSIS_H_
+#endif  // GS_TASKS_HARNESS_DEPTH_ANALYSIS_H_

@@ -1,6 +1,6 @@
 // Shared caches: built once, reused while intact, rebuilt when corrupt, built once when
 // several users ask at the same time.
-#include "tasks/cache.h"
+#include "tasks/harness/cache.h"
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 #include <sys/resource.h>
 
@@ -19,11 +19,11 @@
 #include "optimizers/catalog.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/torch_module.h"
-#include "tasks/blas.h"
-#include "tasks/boundary.h"
-#include "tasks/checkpoint.h"
-#include "tasks/run_dir.h"
-#include "tasks/weight_ema.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/checkpoint.h"
+#include "tasks/harness/run_dir.h"
+#include "tasks/harness/weight_ema.h"
 
 namespace gs::tasks {
 namespace {

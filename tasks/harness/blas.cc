@@ -1,4 +1,4 @@
-#include "tasks/blas.h"
+#include "tasks/harness/blas.h"
 
 #include <dlfcn.h>
 #include <malloc.h>

@@ -1,4 +1,4 @@
-#include "tasks/run_config.h"
+#include "tasks/harness/run_config.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -14,7 +14,7 @@
 #include "optimizers/depth_transform.h"
 #include "optimizers/options.h"
 #include "optimizers/status_macros.h"
-#include "tasks/boundary.h"
+#include "tasks/harness/boundary.h"
 
 ABSL_FLAG(std::string, optimizer, "adamw",
           "base optimizer: sgd | adamw | muon | any registered (--list_optimizers)");

@@ -1,7 +1,7 @@
 // The run directory contract: run.json and metrics.jsonl, each replaced atomically
 // (temporary file + rename), so a crash at any moment leaves the previous version.
-#ifndef GS_TASKS_RUN_DIR_H_
-#define GS_TASKS_RUN_DIR_H_
+#ifndef GS_TASKS_HARNESS_RUN_DIR_H_
+#define GS_TASKS_HARNESS_RUN_DIR_H_
 
 #include <cstdint>
 #include <string>
@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 
 namespace gs::tasks {
 
@@ -42,4 +42,4 @@ nlohmann::json Versions();
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_RUN_DIR_H_
+#endif  // GS_TASKS_HARNESS_RUN_DIR_H_

@@ -4,8 +4,8 @@
 // happened, the process re-executes itself with the fastest kernels the processor can
 // run: SkylakeX with AVX-512 (1.6x Haswell's at our GEMM shapes), Haswell with AVX2 and
 // FMA. An OPENBLAS_CORETYPE the environment sets is always kept.
-#ifndef GS_TASKS_BLAS_H_
-#define GS_TASKS_BLAS_H_
+#ifndef GS_TASKS_HARNESS_BLAS_H_
+#define GS_TASKS_HARNESS_BLAS_H_
 
 #include <string>
 
@@ -29,4 +29,4 @@ std::string BlasCoreName();
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_BLAS_H_
+#endif  // GS_TASKS_HARNESS_BLAS_H_

@@ -1,6 +1,6 @@
 // Linear CKA and the increment cosine against hand-computed values and a reference loop
 // over the sample-space (Gram matrix) form, which the code under test does not use.
-#include "tasks/depth_analysis.h"
+#include "tasks/harness/depth_analysis.h"
 
 #include <cmath>
 #include <vector>

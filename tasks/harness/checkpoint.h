@@ -6,8 +6,8 @@
 // previous one (or a fresh start) taken instead. The two newest are kept; anything else
 // in the folder that looks like a checkpoint (an older one, a temporary file, an archive
 // without its manifest) is removed.
-#ifndef GS_TASKS_CHECKPOINT_H_
-#define GS_TASKS_CHECKPOINT_H_
+#ifndef GS_TASKS_HARNESS_CHECKPOINT_H_
+#define GS_TASKS_HARNESS_CHECKPOINT_H_
 
 #include <cstdint>
 #include <functional>
@@ -51,4 +51,4 @@ class Checkpointer {
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_CHECKPOINT_H_
+#endif  // GS_TASKS_HARNESS_CHECKPOINT_H_

@@ -1,4 +1,4 @@
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

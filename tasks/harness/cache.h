@@ -2,8 +2,8 @@
 // classifier, a supervised starting model. Each sits in the cache directory with a CRC-32
 // manifest next to it; a missing or corrupt file is rebuilt, and an flock makes concurrent
 // runs (a suite's parallel jobs) build it once.
-#ifndef GS_TASKS_CACHE_H_
-#define GS_TASKS_CACHE_H_
+#ifndef GS_TASKS_HARNESS_CACHE_H_
+#define GS_TASKS_HARNESS_CACHE_H_
 
 #include <functional>
 #include <string>
@@ -22,4 +22,4 @@ absl::StatusOr<std::string> CachedBytes(
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_CACHE_H_
+#endif  // GS_TASKS_HARNESS_CACHE_H_

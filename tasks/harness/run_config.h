@@ -1,8 +1,8 @@
 // The command-line contract every task binary keeps (README.md, "Running a task"), parsed once
 // into a RunConfig. Bad values are InvalidArgument naming the flag and what is allowed
 // (the binaries exit 2 on them).
-#ifndef GS_TASKS_RUN_CONFIG_H_
-#define GS_TASKS_RUN_CONFIG_H_
+#ifndef GS_TASKS_HARNESS_RUN_CONFIG_H_
+#define GS_TASKS_HARNESS_RUN_CONFIG_H_
 
 #include <cstdint>
 #include <map>
@@ -79,4 +79,4 @@ std::string InWorkspace(const std::string& path);
 
 }  // namespace gs::tasks
 
-#endif  // GS_TASKS_RUN_CONFIG_H_
+#endif  // GS_TASKS_HARNESS_RUN_CONFIG_H_

@@ -1,4 +1,4 @@
-#include "tasks/boundary.h"
+#include "tasks/harness/boundary.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,7 +1,7 @@
-// tasks/boundary.h: flags checked as absl reads them (bad ones are InvalidArgument naming
+// tasks/harness/boundary.h: flags checked as absl reads them (bad ones are InvalidArgument naming
 // the flag, good ones parse as before), LibTorch's messages folded to one line without
 // their backtrace, and std::terminate exiting 1 with one line.
-#include "tasks/boundary.h"
+#include "tasks/harness/boundary.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
