@@ -40,6 +40,7 @@
 #include "nlohmann/json.hpp"
 #include "optimizers/torch_module.h"
 #include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
 #include "tasks/harness/run_config.h"
 #include "tasks/harness/run_dir.h"
 
@@ -115,7 +116,7 @@ int Child(const std::string& spec) {
   });
   if (!arm.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(arm.status().message()).c_str());
-    return arm.status().code() == absl::StatusCode::kInvalidArgument ? kBadInput : 1;
+    return tasks::ExitCodeFor(arm.status());
   }
   const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(5);
   for (int64_t step = 0; step < steps; ++step) (*arm)->Step(step);

@@ -25,6 +25,7 @@
 #include "nlohmann/json.hpp"
 #include "optimizers/kernels.h"
 #include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
 #include "optimizers/options.h"
 #include "tasks/harness/run_config.h"
 #include "tasks/harness/run_dir.h"
@@ -200,8 +201,7 @@ int Main(int argc, char** argv) {
       if (!result.ok()) {
         std::fprintf(stderr, "error: %s %s: %s\n", task.c_str(), optimizer.c_str(),
                      std::string(result.status().message()).c_str());
-        const absl::StatusCode code = result.status().code();
-        return code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kNotFound ? kBadInput : 1;
+        return tasks::ExitCodeFor(result.status());
       }
       report["results"].push_back(*result);
     }

@@ -56,9 +56,9 @@ ABSL_FLAG(bool, no_wait, false,
 namespace gs::benchmarks {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitBadInput = 2;
+using tasks::kExitBadInput;
+using tasks::kExitFailed;
+constexpr int kExitOk = tasks::kExitCompleted;
 
 int BadInput(const std::string& message) {
   std::fprintf(stderr, "suite: %s\n", message.c_str());

@@ -16,6 +16,18 @@
 #include "absl/strings/strip.h"
 
 namespace gs::tasks {
+
+int ExitCodeFor(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+                 status.code() == absl::StatusCode::kNotFound
+             ? kExitBadInput
+             : kExitFailed;
+}
+
+int PrintError(int code, absl::string_view message) {
+  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()), message.data());
+  return code;
+}
 namespace {
 
 // What a flag of this type takes, for the message.

@@ -9,10 +9,23 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace gs::tasks {
+
+// The exit codes of every binary (docs/DESIGN.md, "Command-line contract").
+inline constexpr int kExitCompleted = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitBadInput = 2;  // a flag or file the user can fix
+inline constexpr int kExitDiverged = 3;
+
+// kExitBadInput for what the user can fix (InvalidArgument, NotFound), else kExitFailed.
+int ExitCodeFor(const absl::Status& status);
+
+// Prints "error: <message>" on a line of its own to stderr and returns `code`.
+int PrintError(int code, absl::string_view message);
 
 // absl::ParseCommandLine, after checking every flag of the command line against the
 // flags the binary defines: an unknown flag, a flag without its value or a value its

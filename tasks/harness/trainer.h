@@ -13,17 +13,17 @@
 #include <torch/nn/module.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "tasks/harness/boundary.h"  // the exit codes RunTask returns
 #include "tasks/harness/depth_analysis.h"
 #include "tasks/harness/run_config.h"
 
-namespace gs::tasks {
+namespace gs {
+class DepthOptimizer;
+}  // namespace gs
 
-// Exit codes of the contract.
-inline constexpr int kExitCompleted = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitBadInput = 2;
-inline constexpr int kExitDiverged = 3;
+namespace gs::tasks {
 
 struct PrimaryMetric {
   std::string name;  // a key of the evaluation, e.g. "test_accuracy"
@@ -118,6 +118,29 @@ class Task {
   // Empty: the task records no depth analysis.
   virtual std::map<std::string, ChainTrace> ProbeDepth() { return {}; }
 };
+
+// What a run trains with: the preset's step counts and learning rate unless flags
+// override them, the learning rate times --lr_scale, the weight decay from
+// --optimizer_options or the preset.
+struct HyperParameters {
+  int64_t steps = 0, eval_every = 0, checkpoint_every = 0;
+  double lr = 0.0, weight_decay = 0.0;
+};
+
+// InvalidArgument when neither --lr nor the preset gives the optimizer a learning rate.
+absl::StatusOr<HyperParameters> ResolveHyperParameters(const Schedule& schedule,
+                                                       const RunConfig& config);
+
+// run.json's `config`: every value the run trains with, which a resume must match.
+nlohmann::json ConfigJson(const Task& task, const RunConfig& config, const HyperParameters& hp);
+
+// One training step as every run takes it: the learning-rate multiplier of `step` of
+// `total`, zero_grad, Task::TrainLoss, then, for a finite loss only, backward, the global
+// gradient-norm clip and the optimizer step. Returns the loss (non-finite: the run
+// diverged and nothing was updated). `optimizer_seconds`, when given, receives the time of
+// the optimizer step alone.
+double TrainingStep(Task& task, DepthOptimizer& optimizer, int64_t step, int64_t total,
+                    double* optimizer_seconds = nullptr);
 
 // Runs `task` under the flags in argv; returns the contract's exit code.
 int RunTask(Task& task, int argc, char** argv);
