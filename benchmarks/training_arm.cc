@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
 
   // The harness's own lookup (the preset's lr and weight decay unless set).
   absl::StatusOr<tasks::HyperParameters> hp =
-      tasks::ResolveHyperParameters(arm->task_->schedule(), run);
+      tasks::ResolveHyperParameters(arm->task_->recipe(), run);
   if (!hp.ok()) return hp.status();
   arm->lr_ = hp->lr;
   arm->weight_decay_ = hp->weight_decay;
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
 StepTimes TrainingArm::Step(int64_t step) {
   const Clock::time_point start = Clock::now();
   StepTimes times;
-  times.loss = tasks::TrainingStep(*task_, *optimizer_, step, task_->schedule().steps,
+  times.loss = tasks::TrainingStep(*task_, *optimizer_, step, task_->recipe().steps,
                                    &times.optimizer_seconds);
   times.step_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return times;

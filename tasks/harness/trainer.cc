@@ -296,7 +296,7 @@ TrainingRun::ExitCode TrainingRun::SetUpTask() {
   if (absl::Status s = task_.Setup(config_); !s.ok()) {
     return PrintError(ExitCodeFor(s), s.message());
   }
-  absl::StatusOr<HyperParameters> hp = ResolveHyperParameters(task_.schedule(), config_);
+  absl::StatusOr<HyperParameters> hp = ResolveHyperParameters(task_.recipe(), config_);
   if (!hp.ok()) return PrintError(kExitBadInput, hp.status().message());
   hp_ = *hp;
   flags_ = ConfigJson(task_, config_, hp_);
@@ -365,7 +365,7 @@ TrainingRun::ExitCode TrainingRun::CreateOptimizer() {
       NamedParameters(model), config_.ToOptimizerConfig(hp_.lr, hp_.weight_decay, task_.chains()));
   if (!optimizer.ok()) return PrintError(kExitBadInput, optimizer.status().message());
   optimizer_ = std::move(*optimizer);
-  if (task_.schedule().weight_ema > 0) ema_.emplace(model, task_.schedule().weight_ema);
+  if (task_.recipe().weight_ema > 0) ema_.emplace(model, task_.recipe().weight_ema);
   return std::nullopt;
 }
 
@@ -577,7 +577,7 @@ void TrainingRun::ShowProgress(int64_t done, bool last, double loss) {
 
 int TrainingRun::TrainLoop() {
   const int64_t steps = hp_.steps;
-  const int64_t log_every = task_.schedule().log_every;
+  const int64_t log_every = task_.recipe().log_every;
   last_progress_ = loop_start_ = Clock::now();
   for (int64_t step = start_step_; step < steps; ++step) {
     phase_ = absl::StrCat("training step ", step + 1);
@@ -617,31 +617,31 @@ int TrainingRun::TrainLoop() {
 
 }  // namespace
 
-absl::StatusOr<HyperParameters> ResolveHyperParameters(const Schedule& schedule,
+absl::StatusOr<HyperParameters> ResolveHyperParameters(const TrainingRecipe& recipe,
                                                        const RunConfig& config) {
   HyperParameters hp;
-  hp.steps = config.steps.value_or(schedule.steps);
-  hp.eval_every = config.eval_every.value_or(schedule.eval_every);
-  hp.checkpoint_every = config.checkpoint_every.value_or(schedule.checkpoint_every);
+  hp.steps = config.steps.value_or(recipe.steps);
+  hp.eval_every = config.eval_every.value_or(recipe.eval_every);
+  hp.checkpoint_every = config.checkpoint_every.value_or(recipe.checkpoint_every);
   if (config.lr) {
     hp.lr = *config.lr * config.lr_scale;
-  } else if (auto it = schedule.lr.find(config.optimizer); it != schedule.lr.end()) {
+  } else if (auto it = recipe.lr.find(config.optimizer); it != recipe.lr.end()) {
     hp.lr = it->second * config.lr_scale;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("preset '", config.preset,
                                                    "' has no learning rate for optimizer '",
                                                    config.optimizer, "': pass --lr"));
   }
-  const auto decay = schedule.weight_decay.find(config.optimizer);
+  const auto decay = recipe.weight_decay.find(config.optimizer);
   hp.weight_decay = config.optimizer_options.count("weight_decay")
                         ? config.optimizer_values.Number("weight_decay")
-                    : decay == schedule.weight_decay.end() ? 0.0
+                    : decay == recipe.weight_decay.end() ? 0.0
                                                            : decay->second;
   return hp;
 }
 
 nlohmann::json ConfigJson(const Task& task, const RunConfig& config, const HyperParameters& hp) {
-  const Schedule& schedule = task.schedule();
+  const TrainingRecipe& recipe = task.recipe();
   // The optimizer's own options; lr and weight_decay are recorded on their own below.
   nlohmann::json optimizer_options = config.optimizer_values.ToJson();
   optimizer_options.erase("lr");
@@ -662,22 +662,22 @@ nlohmann::json ConfigJson(const Task& task, const RunConfig& config, const Hyper
           {"device", config.device},
           {"data", config.data},
           {"weight_decay", hp.weight_decay},
-          {"warmup", schedule.warmup},
-          {"clip", schedule.clip},
-          {"weight_ema", schedule.weight_ema},
+          {"warmup", recipe.warmup},
+          {"clip", recipe.clip},
+          {"weight_ema", recipe.weight_ema},
           {"task", task.Describe()}};
 }
 
 double TrainingStep(Task& task, DepthOptimizer& optimizer, int64_t step, int64_t total,
                     double* optimizer_seconds) {
-  const Schedule& schedule = task.schedule();
-  optimizer.set_lr_scale(LrScale(schedule, step, total));
+  const TrainingRecipe& recipe = task.recipe();
+  optimizer.set_lr_scale(LrScale(recipe, step, total));
   optimizer.zero_grad();
   at::Tensor loss = task.TrainLoss(step);
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;
   loss.backward();
-  if (schedule.clip > 0) torch::nn::utils::clip_grad_norm_(task.model().parameters(), schedule.clip);
+  if (recipe.clip > 0) torch::nn::utils::clip_grad_norm_(task.model().parameters(), recipe.clip);
   const Clock::time_point before_step = Clock::now();
   optimizer.step();
   if (optimizer_seconds != nullptr) {
@@ -691,12 +691,12 @@ at::Generator StreamGenerator(int64_t seed, uint64_t stream) {
                                                   stream);
 }
 
-double LrScale(const Schedule& schedule, int64_t step, int64_t total) {
-  if (step < schedule.warmup) return static_cast<double>(step + 1) / schedule.warmup;
-  const double span = std::max<int64_t>(1, total - schedule.warmup);
-  const double progress = std::min(1.0, (step - schedule.warmup) / span);
+double LrScale(const TrainingRecipe& recipe, int64_t step, int64_t total) {
+  if (step < recipe.warmup) return static_cast<double>(step + 1) / recipe.warmup;
+  const double span = std::max<int64_t>(1, total - recipe.warmup);
+  const double progress = std::min(1.0, (step - recipe.warmup) / span);
   const double cosine = 0.5 * (1.0 + std::cos(kPi * progress));
-  return schedule.final_lr_fraction + (1.0 - schedule.final_lr_fraction) * cosine;
+  return recipe.final_lr_fraction + (1.0 - recipe.final_lr_fraction) * cosine;
 }
 
 int RunTask(Task& task, int argc, char** argv) {

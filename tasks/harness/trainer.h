@@ -30,8 +30,12 @@ struct PrimaryMetric {
   std::string goal;  // "min" | "max"
 };
 
-// What a preset fixes about training.
-struct Schedule {
+// Everything a task's preset fixes about training, besides the model and the data: the
+// step counts and intervals, the learning-rate schedule's shape, clipping, the
+// per-optimizer learning rates and weight decays, and the weights' moving average. The
+// step counts are set by name:
+//   TrainingRecipe().Steps(1700).EvalEvery(425).CheckpointEvery(425).LogEvery(25).Warmup(100)
+struct TrainingRecipe {
   int64_t steps = 100;
   int64_t eval_every = 50;
   int64_t checkpoint_every = 50;
@@ -43,31 +47,24 @@ struct Schedule {
   // Weight decay per base optimizer, as each defines it: decoupled for AdamW and Muon,
   // an L2 term in the gradient for SGD (so a much smaller number). Others get 0.
   std::map<std::string, double> weight_decay;
-  // Decay of an exponential moving average of the weights (tasks/harness/weight_ema.h), updated
-  // after every optimizer step (so after smoothing); 0: none. With one, every evaluation
-  // also calls Task::EvaluateAveraged with the averages in the model.
+  // Decay of an exponential moving average of the weights (tasks/harness/weight_ema.h),
+  // updated after every optimizer step (so after smoothing); 0: none. With one, every
+  // evaluation also calls Task::EvaluateAveraged with the averages in the model.
   double weight_ema = 0.0;
-};
 
-// A preset's step counts: total steps, evaluation, checkpoint and logging intervals,
-// warm-up steps; the other fields keep their defaults.
-inline Schedule StepPlan(int64_t steps, int64_t eval_every, int64_t checkpoint_every,
-                         int64_t log_every, int64_t warmup) {
-  Schedule s;
-  s.steps = steps;
-  s.eval_every = eval_every;
-  s.checkpoint_every = checkpoint_every;
-  s.log_every = log_every;
-  s.warmup = warmup;
-  return s;
-}
+  TrainingRecipe& Steps(int64_t n) { steps = n; return *this; }
+  TrainingRecipe& EvalEvery(int64_t n) { eval_every = n; return *this; }
+  TrainingRecipe& CheckpointEvery(int64_t n) { checkpoint_every = n; return *this; }
+  TrainingRecipe& LogEvery(int64_t n) { log_every = n; return *this; }
+  TrainingRecipe& Warmup(int64_t n) { warmup = n; return *this; }
+};
 
 // A generator for the random draws of one stream of a run (an epoch's order, a step's
 // batch): seeded from (seed, stream) alone, so a resumed run draws the same.
 at::Generator StreamGenerator(int64_t seed, uint64_t stream);
 
 // The learning-rate multiplier at `step` (0-based) of `total`.
-double LrScale(const Schedule& schedule, int64_t step, int64_t total);
+double LrScale(const TrainingRecipe& recipe, int64_t step, int64_t total);
 
 class Task {
  public:
@@ -85,7 +82,7 @@ class Task {
   // generator is seeded with the seed before); batches go to that device. User-caused problems (missing or corrupt data) are
   // NotFound or InvalidArgument.
   virtual absl::Status Setup(const RunConfig& config) = 0;
-  virtual const Schedule& schedule() const = 0;
+  virtual const TrainingRecipe& recipe() const = 0;
   virtual torch::nn::Module& model() = 0;
   // Preset settings worth recording in run.json's config (model size, batch, ...).
   virtual nlohmann::json Describe() const = 0;
@@ -108,7 +105,7 @@ class Task {
   // end of training only (the place for costly metrics such as samples).
   virtual std::map<std::string, nlohmann::json> Evaluate(bool final) = 0;
 
-  // The same for the weights' moving average (Schedule::weight_ema), whose values the
+  // The same for the weights' moving average (TrainingRecipe::weight_ema), whose values the
   // model's parameters hold during the call; names must differ from Evaluate's (by
   // convention they contain `ema`). Called right after Evaluate.
   virtual std::map<std::string, nlohmann::json> EvaluateAveraged(bool final) { return {}; }
@@ -128,7 +125,7 @@ struct HyperParameters {
 };
 
 // InvalidArgument when neither --lr nor the preset gives the optimizer a learning rate.
-absl::StatusOr<HyperParameters> ResolveHyperParameters(const Schedule& schedule,
+absl::StatusOr<HyperParameters> ResolveHyperParameters(const TrainingRecipe& recipe,
                                                        const RunConfig& config);
 
 // run.json's `config`: every value the run trains with, which a resume must match.

@@ -23,7 +23,7 @@ std::string TempPath(const std::string& name) {
 }
 
 TEST(LrScale, LinearWarmupThenCosineToTheFinalFraction) {
-  Schedule s;
+  TrainingRecipe s;
   s.warmup = 10;
   s.final_lr_fraction = 0.1;
   const int64_t total = 110;
