@@ -94,7 +94,7 @@ class Task {
   // The batch TrainLoss(step) trains on, as "inputs" and "targets" on the CPU, for tools
   // that replay a step elsewhere (the PyTorch reference in benchmarks/). Empty: the task
   // does not offer it.
-  virtual std::map<std::string, at::Tensor> TrainBatch(int64_t step) { return {}; }
+  virtual std::map<std::string, at::Tensor> TrainBatch(int64_t /*step*/) { return {}; }
 
   // Extra statistics of the step TrainLoss just computed (e.g. mean_reward); the trainer
   // averages them between log lines like train_loss and writes the means into the train
@@ -108,7 +108,9 @@ class Task {
   // The same for the weights' moving average (TrainingRecipe::weight_ema), whose values the
   // model's parameters hold during the call; names must differ from Evaluate's (by
   // convention they contain `ema`). Called right after Evaluate.
-  virtual std::map<std::string, nlohmann::json> EvaluateAveraged(bool final) { return {}; }
+  virtual std::map<std::string, nlohmann::json> EvaluateAveraged(bool /*final*/) {
+    return {};
+  }
 
   // The residual streams of every chain's blocks on a fixed probe batch (the same inputs
   // in every run of a preset), for depth.json; called under NoGradGuard in eval mode.

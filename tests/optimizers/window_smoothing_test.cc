@@ -165,7 +165,7 @@ TEST(WindowSmoothing, ZeroBlocksStayZeroInNormPreservingVariants) {
   torch::manual_seed(1);
   torch::Tensor d = torch::randn({5, 7}, torch::kDouble);
   d[2].zero_();
-  for (const std::string& variant : {"norm", "direction"}) {
+  for (const std::string variant : {"norm", "direction"}) {
     auto t = Window(0.2, 1, "box", variant);
     torch::Tensor out = Smooth(*t, d);
     EXPECT_EQ(out[2].abs().max().item<double>(), 0.0) << variant;
@@ -343,13 +343,13 @@ std::vector<torch::Tensor> Train(const std::string& optimizer, const std::string
 TEST(DepthTransforms, StrengthZeroIsBitIdenticalToNoSmoothing) {
   const std::vector<std::pair<std::string, std::string>> family = {
       {"window", "alpha"}, {"laplacian", "alpha"}, {"ema", "rho"}};
-  for (const std::string& optimizer : {"sgd", "adamw", "muon"}) {
+  for (const std::string optimizer : {"sgd", "adamw", "muon"}) {
     const auto plain = Train(optimizer, "none", {});
     for (const auto& [transform, strength] : family) {
       for (const std::string& variant : kVariants) {
-        for (const std::string& scope : {"all", "matrices"}) {
-          for (const std::string& target : {"update", "gradient"}) {
-            for (const std::string& decay : {"separate", "smoothed"}) {
+        for (const std::string scope : {"all", "matrices"}) {
+          for (const std::string target : {"update", "gradient"}) {
+            for (const std::string decay : {"separate", "smoothed"}) {
               if (target == "gradient" && decay == "smoothed") continue;  // not allowed
               SCOPED_TRACE(optimizer + " " + transform + " " + variant + " " + scope + " " +
                            target + " " + decay);
