@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "benchmarks/reference_dump.h"
 #include "benchmarks/training_arm.h"
-#include "tasks/blas.h"
-#include "tasks/boundary.h"
-#include "tasks/run_config.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/run_config.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --data, --out,
 // --threads, and --steps (here: the recorded steps, default 3).
@@ -60,15 +60,12 @@ int main(int argc, char** argv) {
   auto arm = gs::benchmarks::TrainingArm::Create(config);
   if (!arm.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(arm.status().message()).c_str());
-    return arm.status().code() == absl::StatusCode::kInvalidArgument ||
-                   arm.status().code() == absl::StatusCode::kNotFound
-               ? 2
-               : 1;
+    return gs::tasks::ExitCodeFor(arm.status());
   }
   const std::string out = gs::tasks::InWorkspace(absl::GetFlag(FLAGS_out));
   if (absl::Status s = gs::benchmarks::WriteReferenceDump(**arm, out, batches, steps); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
-    return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    return gs::tasks::ExitCodeFor(s);
   }
   std::printf("wrote %s (%lld batches, %lld recorded steps)\n", out.c_str(),
               static_cast<long long>(batches), static_cast<long long>(steps));

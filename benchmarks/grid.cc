@@ -549,7 +549,8 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
     const At experiment{&root["experiments"][e], absl::StrCat("experiments[", e, "]")};
     GS_RETURN_IF_ERROR(CheckKeys(
         experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags", "tune"}));
-    Experiment x{experiment};
+    Experiment x;
+    x.at = experiment;
     std::vector<std::string>& tasks = x.tasks;
     std::vector<std::string>& presets = x.presets;
     std::vector<std::string>& optimizers = x.optimizers;

@@ -39,9 +39,10 @@
 #include "benchmarks/training_arm.h"
 #include "nlohmann/json.hpp"
 #include "optimizers/torch_module.h"
-#include "tasks/blas.h"
-#include "tasks/run_config.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/run_config.h"
+#include "tasks/harness/run_dir.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --threads,
 // --cache_dir, and
@@ -90,7 +91,7 @@ int Child(const std::string& spec) {
     return kBadInput;
   }
   // Measure live memory, not the heap's fragmentation: with the task binaries' allocator
-  // settings (tasks/blas.h: freed memory kept for reuse) the peak depends on where
+  // settings (tasks/harness/blas.h: freed memory kept for reuse) the peak depends on where
   // glibc happened to place each temporary, which any change in the order of small
   // allocations moves by megabytes (measured: +-5 MiB on the ViT, either sign). Here
   // every block of 64 KiB or more is its own mapping, returned to the kernel when freed.
@@ -115,7 +116,7 @@ int Child(const std::string& spec) {
   });
   if (!arm.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(arm.status().message()).c_str());
-    return arm.status().code() == absl::StatusCode::kInvalidArgument ? kBadInput : 1;
+    return tasks::ExitCodeFor(arm.status());
   }
   const int64_t steps = absl::GetFlag(FLAGS_steps).value_or(5);
   for (int64_t step = 0; step < steps; ++step) (*arm)->Step(step);

@@ -3,7 +3,8 @@
 //   LibTorch's own torch::optim::AdamW / SGD (per parameter), ours without and with
 //   Window Smoothing, Muon with batched versus per-layer Newton-Schulz, and a plain
 //   copy of the same bytes as the bandwidth reference.
-// After the runs it prints the ratios the foundation issue sets as targets.
+// Google Benchmark's own flags work as usual (--benchmark_format=json, --benchmark_out);
+// after the runs the ratios set as targets go to stderr.
 //
 //   bazel run //benchmarks:optimizer_benchmark
 //   bazel run //benchmarks:optimizer_benchmark -- --benchmark_filter=AdamW
@@ -21,7 +22,7 @@
 #include "optimizers/kernels.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/window_smoothing.h"
-#include "tasks/blas.h"
+#include "tasks/harness/blas.h"
 
 namespace {
 
@@ -269,9 +270,15 @@ GPT_BENCHMARK(BM_MuonBatchedWindow);
 // Six pairs (each order three times): a Muon step at width 512 takes seconds.
 BENCHMARK(BM_MuonPaired)->Arg(512)->Arg(128)->Iterations(6)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Collects real time per iteration by benchmark name while printing as usual.
-class RatioReporter : public benchmark::ConsoleReporter {
+// Collects real time per iteration by benchmark name and hands every call on to the
+// library's own display reporter, so --benchmark_format and --benchmark_out behave as in
+// any Google Benchmark binary; the targets go to stderr after the runs.
+class RatioReporter : public benchmark::BenchmarkReporter {
  public:
+  explicit RatioReporter(benchmark::BenchmarkReporter* display) : display_(display) {}
+
+  bool ReportContext(const Context& context) override { return display_->ReportContext(context); }
+  void Finalize() override { display_->Finalize(); }
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
@@ -282,11 +289,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
         paired_[run.run_name.function_name + "/" + run.run_name.args] = ratio->second.value;
       }
     }
-    ConsoleReporter::ReportRuns(runs);
+    display_->ReportRuns(runs);
   }
 
   void PrintTargets() const {
-    std::printf("\nTargets (same process, same parameter set, 1 thread, %s BLAS kernels):\n",
+    std::fprintf(stderr, "\nTargets (same process, same parameter set, 1 thread, %s BLAS kernels):\n",
                 gs::tasks::BlasCoreName().c_str());
     for (const char* width : {"512", "128"}) {
       auto t = [&](const std::string& name) {
@@ -295,9 +302,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
       };
       auto line = [](const char* what, double value, const char* goal, bool ok) {
         if (value < 0) return;
-        std::printf("  %-58s %7.3f  (%s: %s)\n", what, value, goal, ok ? "met" : "NOT met");
+        std::fprintf(stderr, "  %-58s %7.3f  (%s: %s)\n", what, value, goal, ok ? "met" : "NOT met");
       };
-      std::printf(" width %s:\n", width);
+      std::fprintf(stderr, " width %s:\n", width);
       const double adamw = t("BM_OursAdamW"), torch_adamw = t("BM_LibTorchAdamW");
       const double window = t("BM_OursAdamWWindow"), copy = t("BM_Copy");
       const double batched = t("BM_MuonBatched"), per_layer = t("BM_MuonPerLayer");
@@ -335,6 +342,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  benchmark::BenchmarkReporter* display_;  // the library's; it owns it
   std::map<std::string, double> times_;
   std::map<std::string, double> paired_;  // "<benchmark>/<width>" -> median per-pair ratio
 };
@@ -342,11 +350,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/blas.h)
+  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/harness/blas.h)
   gs::tasks::SetBlasThreads(1);  // one thread, as at::set_num_threads(1) in each benchmark
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
+  RatioReporter reporter(benchmark::CreateDefaultDisplayReporter());
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintTargets();
   benchmark::Shutdown();

@@ -29,9 +29,10 @@
 #include "benchmarks/timing_stats.h"
 #include "benchmarks/training_arm.h"
 #include "nlohmann/json.hpp"
-#include "tasks/blas.h"
-#include "tasks/run_config.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/run_config.h"
+#include "tasks/harness/run_dir.h"
 
 // Shared with the task harness (//tasks:run_config): --preset, --seed, --threads, and
 // --steps (here: timed pairs of steps, one C++ and one PyTorch, default 60).
@@ -220,8 +221,7 @@ int Main(int argc, char** argv) {
     absl::StatusOr<nlohmann::json> result = Compare(task, *script, work, steps, warmup, threads);
     if (!result.ok()) {
       std::fprintf(stderr, "error: %s: %s\n", task.c_str(), std::string(result.status().message()).c_str());
-      const absl::StatusCode c = result.status().code();
-      code = c == absl::StatusCode::kInvalidArgument || c == absl::StatusCode::kNotFound ? kBadInput : 1;
+      code = tasks::ExitCodeFor(result.status());
       break;
     }
     report["results"].push_back(*result);

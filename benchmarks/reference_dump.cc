@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "optimizers/adamw.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/run_dir.h"
 
 namespace gs::benchmarks {
 namespace {
@@ -64,7 +64,7 @@ absl::Status WriteReferenceDump(TrainingArm& arm, const std::string& dir, int64_
   absl::StatusOr<nlohmann::json> params = Parameters(task.model(), blob);
   if (!params.ok()) return params.status();
 
-  const tasks::Schedule& schedule = task.schedule();
+  const tasks::TrainingRecipe& recipe = task.recipe();
   nlohmann::json batch_entries = nlohmann::json::array(), scales = nlohmann::json::array();
   for (int64_t step = 0; step < batches; ++step) {
     std::map<std::string, at::Tensor> batch = task.TrainBatch(step);
@@ -80,7 +80,7 @@ absl::Status WriteReferenceDump(TrainingArm& arm, const std::string& dir, int64_
       entry[part] = *t;
     }
     batch_entries.push_back(entry);
-    scales.push_back(tasks::LrScale(schedule, step, schedule.steps));
+    scales.push_back(tasks::LrScale(recipe, step, recipe.steps));
   }
 
   nlohmann::json losses = nlohmann::json::array(), first_grads = nlohmann::json::array();
@@ -112,7 +112,7 @@ absl::Status WriteReferenceDump(TrainingArm& arm, const std::string& dir, int64_
       {"model", task.Describe()},
       {"optimizer", {{"name", "adamw"}, {"lr", arm.lr()}, {"weight_decay", arm.weight_decay()},
                      {"beta1", adamw.beta1()}, {"beta2", adamw.beta2()}, {"eps", adamw.eps()}}},
-      {"clip", schedule.clip},
+      {"clip", recipe.clip},
       {"lr_scales", scales},
       {"params", *params},
       {"batches", batch_entries},

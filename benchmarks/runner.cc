@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tasks/harness/duration.h"
+#include "tasks/harness/run_status.h"
 
 namespace gs::benchmarks {
 namespace {
@@ -40,13 +43,6 @@ void Sleep(double seconds) {
   timespec t{static_cast<time_t>(seconds),
              static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
   nanosleep(&t, nullptr);  // a signal cuts it short, as wanted
-}
-
-std::string Duration(double seconds) {
-  const long s = std::lround(std::max(0.0, seconds));
-  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, s / 60 % 60);
-  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
-  return absl::StrFormat("%ds", s);
 }
 
 enum class Begun { kStarted, kDone, kElsewhere, kFailed };
@@ -101,7 +97,7 @@ std::string Suite::Counts() const {
     for (const Child& c : children_) {
       work += std::max(0.0, mean - std::chrono::duration<double>(Clock::now() - c.start).count());
     }
-    eta = Duration(work / options_.jobs);
+    eta = tasks::FormatDuration(work / options_.jobs);
   }
   return absl::StrCat("running ", children_.size(), ", failed ", result_.failed, ", skipped ",
                       result_.skipped, ", ETA ", eta);
@@ -367,8 +363,10 @@ RunState ReadRunState(const std::string& run_dir) {
     return state;
   }
   const nlohmann::json status = state.run.value("status", nlohmann::json());
-  if (status == "completed") state.status = RunStatus::kCompleted;
-  if (status == "diverged") state.status = RunStatus::kDiverged;
+  const std::optional<tasks::RunStatus> recorded =
+      status.is_string() ? tasks::ParseRunStatus(status.get<std::string>()) : std::nullopt;
+  if (recorded == tasks::RunStatus::kCompleted) state.status = RunStatus::kCompleted;
+  if (recorded == tasks::RunStatus::kDiverged) state.status = RunStatus::kDiverged;
   return state;
 }
 

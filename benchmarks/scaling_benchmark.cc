@@ -20,7 +20,7 @@
 #include "optimizers/kernels.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/window_smoothing.h"
-#include "tasks/blas.h"
+#include "tasks/harness/blas.h"
 
 namespace {
 
@@ -119,7 +119,7 @@ BENCHMARK(BM_Smoothing)->Apply(Sizes)->Unit(benchmark::kMillisecond)->UseRealTim
 }  // namespace
 
 int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/blas.h)
+  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (see tasks/harness/blas.h)
   gs::tasks::SetBlasThreads(1);  // one thread, as at::set_num_threads(1) in each benchmark
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

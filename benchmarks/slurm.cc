@@ -30,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "tasks/harness/duration.h"
 
 namespace gs::benchmarks {
 namespace {
@@ -44,13 +45,6 @@ void Sleep(double seconds) {
   timespec t{static_cast<time_t>(seconds),
              static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
   nanosleep(&t, nullptr);  // a signal cuts it short, as wanted
-}
-
-std::string Duration(double seconds) {
-  const long s = std::lround(std::max(0.0, seconds));
-  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, s / 60 % 60);
-  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
-  return absl::StrFormat("%ds", s);
 }
 
 std::string ReadText(const std::string& path) {
@@ -249,7 +243,7 @@ std::string SlurmSuite::Counts() const {
           j.running_since ? std::chrono::duration<double>(Clock::now() - *j.running_since).count() : 0.0;
       work += std::max(0.0, mean - ran);
     }
-    eta = Duration(work / std::max(1, running));
+    eta = tasks::FormatDuration(work / std::max(1, running));
   }
   return absl::StrCat("queued ", queued, ", running ", running, ", failed ", result_.failed,
                       ", skipped ", result_.skipped, ", ETA ", eta);

@@ -24,10 +24,11 @@
 #include "benchmarks/training_arm.h"
 #include "nlohmann/json.hpp"
 #include "optimizers/kernels.h"
-#include "tasks/blas.h"
+#include "tasks/harness/blas.h"
+#include "tasks/harness/boundary.h"
 #include "optimizers/options.h"
-#include "tasks/run_config.h"
-#include "tasks/run_dir.h"
+#include "tasks/harness/run_config.h"
+#include "tasks/harness/run_dir.h"
 
 // The task harness (//tasks:run_config, linked with the tasks) defines --preset, --steps,
 // --threads, --seed, --smoothing_alpha, --window_radius and --cache_dir; this benchmark
@@ -200,8 +201,7 @@ int Main(int argc, char** argv) {
       if (!result.ok()) {
         std::fprintf(stderr, "error: %s %s: %s\n", task.c_str(), optimizer.c_str(),
                      std::string(result.status().message()).c_str());
-        const absl::StatusCode code = result.status().code();
-        return code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kNotFound ? kBadInput : 1;
+        return tasks::ExitCodeFor(result.status());
       }
       report["results"].push_back(*result);
     }
@@ -217,7 +217,7 @@ int Main(int argc, char** argv) {
 }  // namespace gs::benchmarks
 
 int main(int argc, char** argv) {
-  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (tasks/blas.h)
+  gs::tasks::UseFastBlasKernels(argv);  // as the task binaries do (tasks/harness/blas.h)
   gs::tasks::KeepFreedMemoryForReuse();
   return gs::benchmarks::Main(argc, argv);
 }

@@ -65,7 +65,7 @@ std::vector<std::string> WithVariable(std::vector<std::string> env, const std::s
 // directory; NotFound naming where it looked.
 absl::StatusOr<std::string> Runfile(const std::string& path);
 
-// OPENBLAS_CORETYPE as the user's environment had it before tasks/blas.h's re-execution
+// OPENBLAS_CORETYPE as the user's environment had it before tasks/harness/blas.h's re-execution
 // may have set it: call RememberBlasEnvironment() first thing in main (before
 // UseFastBlasKernels), and OriginalBlasEnvironment() gives back that environment.
 void RememberBlasEnvironment();

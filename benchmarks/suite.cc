@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@
 #include "benchmarks/suite_files.h"
 #include "benchmarks/tuning.h"
 #include "reports/report.h"
-#include "tasks/boundary.h"
+#include "tasks/harness/boundary.h"
 
 ABSL_FLAG(std::string, grid, "",
           "a grid name (benchmarks/grids/<name>.json: smoke, demo, quick, paper, ablation_*, "
@@ -56,9 +57,9 @@ ABSL_FLAG(bool, no_wait, false,
 namespace gs::benchmarks {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitBadInput = 2;
+using tasks::kExitBadInput;
+using tasks::kExitFailed;
+constexpr int kExitOk = tasks::kExitCompleted;
 
 int BadInput(const std::string& message) {
   std::fprintf(stderr, "suite: %s\n", message.c_str());
@@ -128,7 +129,21 @@ void PrintResult(const SuiteResult& result) {
   }
 }
 
-int Main(int argc, char** argv) {
+using ExitCode = std::optional<int>;
+
+// Where the grid's names and the task binaries come from, and the grid itself.
+struct SuiteSetup {
+  std::string runfiles, tasks_dir, results;
+  GridNames names;
+  Grid grid;
+  // The task binary of a task: the suite's own, or that of --tasks_dir (a build with
+  // more optimizers or transforms linked in).
+  std::string TaskBinary(const std::string& task) const {
+    return tasks_dir.empty() ? TaskBinaryPath(runfiles, task) : tasks_dir + "/" + task;
+  }
+};
+
+ExitCode ParseSuiteCommandLine(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs a grid of task runs and writes the report.\n"
       "  bazel run //benchmarks:suite -- --grid=demo --results=results --jobs=2");
@@ -142,63 +157,67 @@ int Main(int argc, char** argv) {
   if (jobs < 1 || jobs > 256) {
     return BadInput(absl::StrCat("--jobs=", jobs, " is not allowed; use an integer in [1, 256]"));
   }
-  const std::string runfiles = FindRunfilesDir(argv[0]);
-  if (runfiles.empty()) {
+  return std::nullopt;
+}
+
+// The runfiles, the names grids may use (asked of the first task binary there is), the
+// grid and the results folder.
+ExitCode LoadSuiteSetup(const char* argv0, SuiteSetup& setup) {
+  setup.runfiles = FindRunfilesDir(argv0);
+  if (setup.runfiles.empty()) {
     std::fprintf(stderr, "suite: cannot find the suite's runfiles; start it with "
                          "`bazel run //benchmarks:suite -- ...`\n");
     return kExitFailed;
   }
-  absl::StatusOr<GridNames> names = LoadGridNames(runfiles);
+  absl::StatusOr<GridNames> names = LoadGridNames(setup.runfiles);
   if (!names.ok()) {
     std::fprintf(stderr, "suite: %s\n", std::string(names.status().message()).c_str());
     return kExitFailed;
   }
-  // Task binaries: the suite's own, or those of --tasks_dir (a build with more
-  // optimizers or transforms linked in).
-  const std::string tasks_dir = absl::GetFlag(FLAGS_tasks_dir).empty()
-                                    ? ""
-                                    : Absolute(absl::GetFlag(FLAGS_tasks_dir), UserWorkspace());
-  const auto task_binary = [&runfiles, &tasks_dir](const std::string& task) {
-    return tasks_dir.empty() ? TaskBinaryPath(runfiles, task) : tasks_dir + "/" + task;
-  };
-  // What grids may name comes from the first task binary there is.
+  setup.names = *std::move(names);
+  setup.tasks_dir = absl::GetFlag(FLAGS_tasks_dir).empty()
+                        ? ""
+                        : Absolute(absl::GetFlag(FLAGS_tasks_dir), UserWorkspace());
   std::string catalog_binary;
-  for (const std::string& task : names->tasks) {
-    if (access(task_binary(task).c_str(), X_OK) == 0) {
-      catalog_binary = task_binary(task);
+  for (const std::string& task : setup.names.tasks) {
+    if (access(setup.TaskBinary(task).c_str(), X_OK) == 0) {
+      catalog_binary = setup.TaskBinary(task);
       break;
     }
   }
   if (catalog_binary.empty()) {
     return BadInput(absl::StrCat("no task binary found (",
-                                 tasks_dir.empty() ? "the suite's runfiles" : "--tasks_dir=" + tasks_dir,
-                                 " holds none of ", absl::StrJoin(names->tasks, ", "), ")"));
+                                 setup.tasks_dir.empty() ? "the suite's runfiles"
+                                                         : "--tasks_dir=" + setup.tasks_dir,
+                                 " holds none of ", absl::StrJoin(setup.names.tasks, ", "), ")"));
   }
-  if (absl::Status s = LoadCatalog(catalog_binary, &*names); !s.ok()) {
+  if (absl::Status s = LoadCatalog(catalog_binary, &setup.names); !s.ok()) {
     std::fprintf(stderr, "suite: %s\n", std::string(s.message()).c_str());
     return kExitFailed;
   }
   const std::string workspace = UserWorkspace();
   absl::StatusOr<GridFile> grid_file =
-      ResolveGrid(absl::GetFlag(FLAGS_grid), runfiles, workspace);
+      ResolveGrid(absl::GetFlag(FLAGS_grid), setup.runfiles, workspace);
   if (!grid_file.ok()) return BadInput(std::string(grid_file.status().message()));
-  absl::StatusOr<Grid> grid = LoadGrid(grid_file->path, *names, grid_file->shown);
+  absl::StatusOr<Grid> grid = LoadGrid(grid_file->path, setup.names, grid_file->shown);
   if (!grid.ok()) return BadInput(std::string(grid.status().message()));
+  setup.grid = *std::move(grid);
   if (absl::GetFlag(FLAGS_results).empty()) {
     return BadInput("--results is empty; give a folder");
   }
-  const std::string results = Absolute(absl::GetFlag(FLAGS_results), workspace);
+  setup.results = Absolute(absl::GetFlag(FLAGS_results), workspace);
+  return std::nullopt;
+}
 
-  // Stage 1: the untuned runs and every tuning trial; stage 2 (tuned grids only): the
-  // evaluation runs, known once the trials are done.
-  std::vector<RunSpec> runs;
-  const std::string filter = absl::GetFlag(FLAGS_filter);
-  size_t planned = grid->runs.size();
+// Stage 1: the untuned runs and every tuning trial that --filter keeps; stage 2 (tuned
+// grids only), the evaluation runs, is known once the trials are done.
+ExitCode SelectStageOne(const Grid& grid, const std::string& filter, std::vector<RunSpec>& runs) {
+  size_t planned = grid.runs.size();
   bool evaluation_matches = false;
-  for (const RunSpec& run : grid->runs) {
+  for (const RunSpec& run : grid.runs) {
     if (Matches(run, filter)) runs.push_back(run);
   }
-  for (const TunedArm& arm : grid->tuned) {
+  for (const TunedArm& arm : grid.tuned) {
     for (const RunSpec& trial : arm.Trials()) {
       if (Matches(trial, filter)) runs.push_back(trial);
     }
@@ -211,16 +230,19 @@ int Main(int argc, char** argv) {
   }
   if (runs.empty() && !evaluation_matches) {
     return BadInput(absl::StrCat("--filter=", filter, " matches none of the ", planned,
-                                 " runs of ", grid->path));
+                                 " runs of ", grid.path));
   }
-  if (absl::GetFlag(FLAGS_list)) return List(*grid, runs, results, filter);
+  return std::nullopt;
+}
 
-  // Every task still to run needs its binary, before anything starts.
+// Every task still to run needs its binary, before anything starts.
+ExitCode CheckTaskBinaries(const SuiteSetup& setup, const std::vector<RunSpec>& runs,
+                           const std::string& filter) {
   std::set<std::string> tasks;
   for (const RunSpec& run : runs) {
-    if (!Finished(results + "/" + run.dir)) tasks.insert(run.task);
+    if (!Finished(setup.results + "/" + run.dir)) tasks.insert(run.task);
   }
-  for (const TunedArm& arm : grid->tuned) {
+  for (const TunedArm& arm : setup.grid.tuned) {
     for (int64_t seed : arm.evaluation_seeds) {
       for (size_t c = 0; c < arm.candidates.size(); ++c) {
         if (Matches(arm.Evaluation(c, seed), filter)) tasks.insert(arm.task);
@@ -228,109 +250,147 @@ int Main(int argc, char** argv) {
     }
   }
   for (const std::string& task : tasks) {
-    const std::string binary = task_binary(task);
+    const std::string binary = setup.TaskBinary(task);
     if (access(binary.c_str(), X_OK) != 0) {
       return BadInput(absl::StrCat("task binary for ", task, " not found (", binary,
                                    "): add \"", task, "\" to SUITE_TASKS in benchmarks/BUILD, "
                                    "or leave its runs out with --filter"));
     }
   }
-  // Launcher seam: the Slurm settings are checked before anything is submitted.
+  return std::nullopt;
+}
+
+// The launcher seam: the Slurm settings are checked before anything is submitted.
+ExitCode CheckLauncher(const std::vector<RunSpec>& runs, bool& slurm, SlurmOptions& options) {
   const std::string launcher = absl::GetFlag(FLAGS_launcher);
   if (launcher != "local" && launcher != "slurm") {
     return BadInput(absl::StrCat("--launcher=", launcher, " is not known; use local or slurm"));
   }
-  const bool slurm = launcher == "slurm";
+  slurm = launcher == "slurm";
   if (absl::GetFlag(FLAGS_no_wait) && !slurm) return BadInput("--no_wait needs --launcher=slurm");
-  SlurmOptions slurm_options;
-  slurm_options.partition = absl::GetFlag(FLAGS_slurm_partition);
-  slurm_options.time = absl::GetFlag(FLAGS_slurm_time);
-  slurm_options.gpus_per_run = absl::GetFlag(FLAGS_slurm_gpus_per_run);
-  slurm_options.extra = absl::GetFlag(FLAGS_slurm_extra);
-  slurm_options.wait = !absl::GetFlag(FLAGS_no_wait);
+  options.partition = absl::GetFlag(FLAGS_slurm_partition);
+  options.time = absl::GetFlag(FLAGS_slurm_time);
+  options.gpus_per_run = absl::GetFlag(FLAGS_slurm_gpus_per_run);
+  options.extra = absl::GetFlag(FLAGS_slurm_extra);
+  options.wait = !absl::GetFlag(FLAGS_no_wait);
   if (slurm) {
     int cpus = 1;
     for (const RunSpec& run : runs) cpus = std::max(cpus, RunCpus(run));
-    if (absl::Status s = CheckSlurm(slurm_options, cpus); !s.ok()) {
+    if (absl::Status s = CheckSlurm(options, cpus); !s.ok()) {
       return BadInput(std::string(s.message()));
     }
   }
-  int in_flight = 0;  // Slurm jobs still queued or running (--no_wait)
-  // End of the launcher seam's checks.
-  std::error_code error;
-  std::filesystem::create_directories(results + "/cache", error);
-  if (error) {
-    return BadInput(absl::StrCat("--results=", results, ": cannot create it: ", error.message()));
-  }
+  return std::nullopt;
+}
 
-  std::fprintf(stderr, "suite: grid %s%s%s; results in %s\n", grid->path.c_str(),
-               grid->description.empty() ? "" : ": ", grid->description.c_str(), results.c_str());
+// Chooses each tuned arm's candidate from its trials (tuning.json) and returns the
+// evaluation runs of the chosen ones.
+absl::StatusOr<std::vector<RunSpec>> StageTwo(const Grid& grid, const std::string& results,
+                                              const std::string& filter) {
+  std::vector<RunSpec> evaluation;
+  for (const TunedArm& arm : grid.tuned) {
+    const ArmChoice choice = ChooseCandidate(arm, results);
+    if (absl::Status s = WriteTuningJson(arm, choice, results); !s.ok()) return s;
+    std::fprintf(stderr, "tune: %s\n", ChoiceText(arm, choice).c_str());
+    for (RunSpec& run : EvaluationRuns(arm, choice, filter)) evaluation.push_back(std::move(run));
+  }
+  return evaluation;
+}
+
+// Whether Slurm jobs are still out (--no_wait); says so.
+bool StillInFlight(int in_flight, const SuiteResult& result) {
+  if (in_flight == 0 || result.signal != 0) return false;
+  std::fprintf(stderr, "suite: %d Slurm job(s) still queued or running; run the same command "
+                       "again to collect them and write the report\n", in_flight);
+  return true;
+}
+
+int WriteSuiteReport(const std::string& results) {
+  const std::string report_dir = results + "/report";
+  absl::StatusOr<reports::ReportSummary> report = reports::WriteReport(results, report_dir);
+  if (!report.ok()) {
+    std::fprintf(stderr, "suite: the report failed: %s\n",
+                 std::string(report.status().message()).c_str());
+    return kExitFailed;
+  }
+  for (const std::string& warning : report->warnings) {
+    std::fprintf(stderr, "report: warning: %s\n", warning.c_str());
+  }
+  std::fprintf(stderr, "suite: report of %d runs: %s\n  tables: %s/tables.md\n",
+               report->runs_read, report->index_path.c_str(), report_dir.c_str());
+  return kExitOk;
+}
+
+// Both stages, then the report.
+int RunStages(const SuiteSetup& setup, const std::vector<RunSpec>& runs, bool slurm,
+              const SlurmOptions& slurm_options, const std::string& filter) {
+  const Grid& grid = setup.grid;
+  std::fprintf(stderr, "suite: grid %s%s%s; results in %s\n", grid.path.c_str(),
+               grid.description.empty() ? "" : ": ", grid.description.c_str(),
+               setup.results.c_str());
   RunnerOptions options;
-  options.results_dir = results;
-  options.jobs = jobs;
-  options.task_binary = task_binary;
-  const bool tuned = !grid->tuned.empty();
+  options.results_dir = setup.results;
+  options.jobs = absl::GetFlag(FLAGS_jobs);
+  options.task_binary = [&setup](const std::string& task) { return setup.TaskBinary(task); };
+  const bool tuned = !grid.tuned.empty();
   if (tuned) {
     std::fprintf(stderr,
                  "suite: stage 1 of 2: %zu untuned runs and tuning trials of %zu tuned arms\n",
-                 runs.size(), grid->tuned.size());
+                 runs.size(), grid.tuned.size());
   }
+  int in_flight = 0;  // Slurm jobs still queued or running (--no_wait)
   const auto run_all = [&](const std::vector<RunSpec>& these) {
     return slurm ? RunAllSlurm(these, options, slurm_options, &in_flight) : RunAll(these, options);
   };
   SuiteResult result = run_all(runs);
   PrintResult(result);
-  if (in_flight > 0 && result.signal == 0) {
-    std::fprintf(stderr, "suite: %d Slurm job(s) still queued or running; run the same command "
-                         "again to collect them and write the report\n", in_flight);
-    return result.failed > 0 ? kExitFailed : kExitOk;
-  }
+  if (StillInFlight(in_flight, result)) return result.failed > 0 ? kExitFailed : kExitOk;
   int failed = result.failed;
   if (tuned && result.signal == 0) {
-    std::vector<RunSpec> evaluation;
-    for (const TunedArm& arm : grid->tuned) {
-      const ArmChoice choice = ChooseCandidate(arm, results);
-      if (absl::Status s = WriteTuningJson(arm, choice, results); !s.ok()) {
-        std::fprintf(stderr, "suite: %s\n", std::string(s.message()).c_str());
-        return kExitFailed;
-      }
-      std::fprintf(stderr, "tune: %s\n", ChoiceText(arm, choice).c_str());
-      for (RunSpec& run : EvaluationRuns(arm, choice, filter)) evaluation.push_back(std::move(run));
+    absl::StatusOr<std::vector<RunSpec>> evaluation = StageTwo(grid, setup.results, filter);
+    if (!evaluation.ok()) {
+      std::fprintf(stderr, "suite: %s\n", std::string(evaluation.status().message()).c_str());
+      return kExitFailed;
     }
     std::fprintf(stderr, "suite: stage 2 of 2: %zu evaluation runs of the chosen candidates\n",
-                 evaluation.size());
-    if (!evaluation.empty()) {
-      result = run_all(evaluation);
+                 evaluation->size());
+    if (!evaluation->empty()) {
+      result = run_all(*evaluation);
       PrintResult(result);
       failed += result.failed;
     }
   }
-  if (in_flight > 0 && result.signal == 0) {
-    std::fprintf(stderr, "suite: %d Slurm job(s) still queued or running; run the same command "
-                         "again to collect them and write the report\n", in_flight);
-    return failed > 0 ? kExitFailed : kExitOk;
-  }
+  if (StillInFlight(in_flight, result)) return failed > 0 ? kExitFailed : kExitOk;
   if (result.signal != 0) {
     std::fprintf(stderr, "suite: stopped by %s; run the same command again to finish\n",
                  strsignal(result.signal));
     return kExitFailed;
   }
-  int code = failed > 0 ? kExitFailed : kExitOk;
   if (!absl::GetFlag(FLAGS_no_report)) {
-    const std::string report_dir = results + "/report";
-    absl::StatusOr<reports::ReportSummary> report = reports::WriteReport(results, report_dir);
-    if (!report.ok()) {
-      std::fprintf(stderr, "suite: the report failed: %s\n",
-                   std::string(report.status().message()).c_str());
-      return kExitFailed;
-    }
-    for (const std::string& warning : report->warnings) {
-      std::fprintf(stderr, "report: warning: %s\n", warning.c_str());
-    }
-    std::fprintf(stderr, "suite: report of %d runs: %s\n  tables: %s/tables.md\n",
-                 report->runs_read, report->index_path.c_str(), report_dir.c_str());
+    if (int code = WriteSuiteReport(setup.results); code != kExitOk) return code;
   }
-  return code;
+  return failed > 0 ? kExitFailed : kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  if (ExitCode code = ParseSuiteCommandLine(argc, argv)) return *code;
+  SuiteSetup setup;
+  if (ExitCode code = LoadSuiteSetup(argv[0], setup)) return *code;
+  const std::string filter = absl::GetFlag(FLAGS_filter);
+  std::vector<RunSpec> runs;
+  if (ExitCode code = SelectStageOne(setup.grid, filter, runs)) return *code;
+  if (absl::GetFlag(FLAGS_list)) return List(setup.grid, runs, setup.results, filter);
+  if (ExitCode code = CheckTaskBinaries(setup, runs, filter)) return *code;
+  bool slurm = false;
+  SlurmOptions slurm_options;
+  if (ExitCode code = CheckLauncher(runs, slurm, slurm_options)) return *code;
+  std::error_code error;
+  std::filesystem::create_directories(setup.results + "/cache", error);
+  if (error) {
+    return BadInput(absl::StrCat("--results=", setup.results, ": cannot create it: ",
+                                 error.message()));
+  }
+  return RunStages(setup, runs, slurm, slurm_options, filter);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::benchmarks {
 

@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "benchmarks/task_registry.h"
 #include "optimizers/torch_module.h"
-#include "tasks/boundary.h"
-#include "tasks/files.h"
-#include "tasks/run_config.h"
+#include "tasks/harness/boundary.h"
+#include "tasks/harness/files.h"
+#include "tasks/harness/run_config.h"
 
 namespace gs::benchmarks {
 
@@ -49,18 +49,12 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
   if (absl::Status s = arm->task_->Setup(run); !s.ok()) return s;
   if (after_setup) after_setup();
 
-  const tasks::Schedule& schedule = arm->task_->schedule();
-  if (config.lr) {
-    arm->lr_ = *config.lr;
-  } else if (auto it = schedule.lr.find(config.optimizer); it != schedule.lr.end()) {
-    arm->lr_ = it->second;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("preset '", config.preset,
-                                                   "' has no learning rate for optimizer '",
-                                                   config.optimizer, "'"));
-  }
-  const auto decay = schedule.weight_decay.find(config.optimizer);
-  arm->weight_decay_ = decay == schedule.weight_decay.end() ? 0.0 : decay->second;
+  // The harness's own lookup (the preset's lr and weight decay unless set).
+  absl::StatusOr<tasks::HyperParameters> hp =
+      tasks::ResolveHyperParameters(arm->task_->recipe(), run);
+  if (!hp.ok()) return hp.status();
+  arm->lr_ = hp->lr;
+  arm->weight_decay_ = hp->weight_decay;
   auto optimizer =
       CreateOptimizer(NamedParameters(arm->task_->model()),
                       run.ToOptimizerConfig(arm->lr_, arm->weight_decay_, arm->task_->chains()));
@@ -70,22 +64,11 @@ absl::StatusOr<std::unique_ptr<TrainingArm>> TrainingArm::Create(
 }
 
 StepTimes TrainingArm::Step(int64_t step) {
-  const tasks::Schedule& schedule = task_->schedule();
   const Clock::time_point start = Clock::now();
-  optimizer_->set_lr_scale(tasks::LrScale(schedule, step, schedule.steps));
-  optimizer_->zero_grad();
-  at::Tensor loss = task_->TrainLoss(step);
   StepTimes times;
-  times.loss = loss.item<double>();
-  loss.backward();
-  if (schedule.clip > 0) {
-    torch::nn::utils::clip_grad_norm_(task_->model().parameters(), schedule.clip);
-  }
-  const Clock::time_point before_step = Clock::now();
-  optimizer_->step();
-  const Clock::time_point end = Clock::now();
-  times.step_seconds = std::chrono::duration<double>(end - start).count();
-  times.optimizer_seconds = std::chrono::duration<double>(end - before_step).count();
+  times.loss = tasks::TrainingStep(*task_, *optimizer_, step, task_->recipe().steps,
+                                   &times.optimizer_seconds);
+  times.step_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return times;
 }
 
@@ -96,10 +79,7 @@ absl::Status CheckTimingFlags(int64_t steps, int64_t warmup, int64_t threads) {
   return absl::OkStatus();
 }
 
-int BadInput(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
-  return kBadInput;
-}
+int BadInput(const std::string& message) { return tasks::PrintError(tasks::kExitBadInput, message); }
 
 absl::Status ParseToolCommandLine(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);

@@ -1,6 +1,6 @@
-// One task with one optimizer, stepped exactly as the harness does it
-// (tasks/trainer.cc: learning-rate schedule, zero_grad, TrainLoss, backward, global
-// gradient-norm clip, optimizer step), with each step timed. The benchmarks build two
+// One task with one optimizer, stepped by the harness's own tasks::TrainingStep
+// (learning-rate schedule, zero_grad, TrainLoss, backward, global gradient-norm clip,
+// optimizer step), with each step timed. The benchmarks build two
 // of these with the same seed (same initial weights, same batches) and alternate them.
 #ifndef GS_BENCHMARKS_TRAINING_ARM_H_
 #define GS_BENCHMARKS_TRAINING_ARM_H_
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "optimizers/optimizer.h"
 #include "nlohmann/json.hpp"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::benchmarks {
 
@@ -72,7 +72,7 @@ class TrainingArm {
 absl::Status CheckTimingFlags(int64_t steps, int64_t warmup, int64_t threads);
 
 // The exit code of the contract for input a user can fix (a bad flag or file).
-constexpr int kBadInput = 2;
+inline constexpr int kBadInput = tasks::kExitBadInput;
 
 // Prints "error: <message>" and returns kBadInput.
 int BadInput(const std::string& message);

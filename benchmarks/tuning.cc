@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmarks/runner.h"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 
 namespace gs::benchmarks {
 namespace {

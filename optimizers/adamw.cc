@@ -62,7 +62,7 @@ void AdamW::InitState(const Slot& slot, SlotState& state) const {
   state["exp_avg_sq"] = at::zeros_like(slot.param());
 }
 
-void AdamW::Direction(const Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
+void AdamW::Direction(const Slot& /*slot*/, const at::Tensor& grad, SlotState& state, int64_t step,
                       at::Tensor& direction) {
   kernels::AdamWDirection(grad, state["exp_avg"], state["exp_avg_sq"], direction,
                           Hyper(options_, step));

@@ -97,8 +97,8 @@ class BaseOptimizer {
   // an element-wise D fuse it into one pass over memory and return true; the default
   // returns false without touching anything, and the caller runs Direction, the mix
   // and the update as separate passes (which a fused loop must match to the bit).
-  virtual bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
-                         const DepthMix& mix, double lr_scale) {
+  virtual bool MixedStep(Slot& /*slot*/, const at::Tensor& /*grad*/, SlotState& /*state*/,
+                         int64_t /*step*/, const DepthMix& /*mix*/, double /*lr_scale*/) {
     return false;
   }
 };

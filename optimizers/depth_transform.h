@@ -42,7 +42,7 @@ class DepthTransform {
 
   // The mix for depth L when it does not depend on D (then MixFor(d) returns it for
   // every d), so the optimizer may apply it block by block; nullopt otherwise.
-  virtual std::optional<DepthMix> FixedMix(int64_t depth) const { return std::nullopt; }
+  virtual std::optional<DepthMix> FixedMix(int64_t /*depth*/) const { return std::nullopt; }
 };
 
 // How a linear transform treats block norms (the authors' normalisations none, rescale,

@@ -21,7 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 #include "reports/stats.h"
 
 namespace gs::reports {

@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "reports/figures.h"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 #include "reports/runs.h"
 #include "reports/summary.h"
 #include "reports/table_format.h"

@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 
 namespace gs::reports {
 

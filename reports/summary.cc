@@ -42,8 +42,25 @@ std::string Overrides(const std::map<std::string, std::string>& config,
   return absl::StrJoin(parts, " ");
 }
 
-using RowKey = std::tuple<std::string, int, std::string, int, std::string, std::string,
-                          std::string, std::string, std::string>;
+// The runs a row collects: the same task, preset, optimizer, overrides, metric and
+// smoothing setting. The ranks put presets and optimizers in display order.
+struct RowKey {
+  std::string task;
+  int preset_rank;
+  std::string preset;
+  int optimizer_rank;
+  std::string optimizer, overrides, metric, goal, smoothing;
+
+  // Everything but the smoothing setting, in sort order.
+  auto Head() const {
+    return std::tie(task, preset_rank, preset, optimizer_rank, optimizer, overrides, metric, goal);
+  }
+  bool operator<(const RowKey& o) const {
+    return std::tie(task, preset_rank, preset, optimizer_rank, optimizer, overrides, metric, goal,
+                    smoothing) < std::tie(o.task, o.preset_rank, o.preset, o.optimizer_rank,
+                                          o.optimizer, o.overrides, o.metric, o.goal, o.smoothing);
+  }
+};
 
 }  // namespace
 
@@ -193,12 +210,8 @@ Summary Summarize(const std::vector<Run>& runs) {
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
     const RowKey& x = a.first;
     const RowKey& y = b.first;
-    auto head = [](const RowKey& k) {
-      return std::tie(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
-                      std::get<4>(k), std::get<5>(k), std::get<6>(k), std::get<7>(k));
-    };
-    if (head(x) != head(y)) return head(x) < head(y);
-    return SmoothingLess(std::get<8>(x), std::get<8>(y));
+    if (x.Head() != y.Head()) return x.Head() < y.Head();
+    return SmoothingLess(x.smoothing, y.smoothing);
   });
   std::map<RowKey, int> index;
   for (auto& [key, row] : ordered) {
@@ -212,7 +225,7 @@ Summary Summarize(const std::vector<Run>& runs) {
     Row& row = summary.rows[i];
     if (row.smoothing == "none") continue;
     RowKey base_key = key;
-    std::get<8>(base_key) = "none";
+    base_key.smoothing = "none";
     auto it = index.find(base_key);
     if (it == index.end()) continue;
     row.baseline = it->second;

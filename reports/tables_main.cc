@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "reports/report.h"
-#include "tasks/boundary.h"
+#include "tasks/harness/boundary.h"
 
 ABSL_FLAG(std::string, results, "",
           "folder of run directories (searched recursively for run.json); relative paths "

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "reports/stats.h"
-#include "tasks/files.h"
+#include "tasks/harness/files.h"
 
 namespace gs::reports {
 namespace {

@@ -1,7 +1,7 @@
 // //tasks:diffusion: a class-conditional U-ViT trained as a DDPM (epsilon prediction,
 // cosine schedule, T = 1000, labels dropped with probability 0.1 for classifier-free
 // guidance) on Fashion-MNIST (Debian's dataset-fashion-mnist), evaluated, as the U-ViT
-// recipe does, on an exponential moving average of the weights (Schedule::weight_ema).
+// recipe does, on an exponential moving average of the weights (TrainingRecipe::weight_ema).
 // Primary and selection metric: val_loss_ema (min), the averaged weights' denoising loss
 // on the first validation images (the last 5000 training images, never trained on) at
 // the fixed timesteps t_k = floor((k + 0.5) T / 10) with noise drawn once from a
@@ -20,7 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tasks/cache.h"
+#include "tasks/harness/cache.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/diffusion.h"
 #include "tasks/generation/ddpm.h"
@@ -28,9 +28,9 @@
 #include "tasks/generation/frechet.h"
 #include "tasks/generation/png.h"
 #include "tasks/models/uvit.h"
-#include "tasks/one_thread.h"
-#include "tasks/run_dir.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/one_thread.h"
+#include "tasks/harness/run_dir.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 namespace {
@@ -55,7 +55,7 @@ struct Preset {
   int64_t sampler_steps;    // DDIM steps (evenly spaced from t = 1)
   double guidance;          // eps = eps_c + w (eps_c - eps_u); 0: conditional only
   uint64_t sampler_seed;    // the starting noise of the samples
-  Schedule schedule;
+  TrainingRecipe recipe;
 };
 
 Preset MakePreset(const std::string& name) {
@@ -73,8 +73,8 @@ Preset MakePreset(const std::string& name) {
     p.fid_samples = 40;
     p.sampler_steps = 4;
     p.guidance = 2.0;
-    p.schedule = StepPlan(40, 20, 10, 10, 5);
-    p.schedule.weight_ema = 0.9;
+    p.recipe = TrainingRecipe().Steps(40).EvalEvery(20).CheckpointEvery(10).LogEvery(10).Warmup(5);
+    p.recipe.weight_ema = 0.9;
   } else if (name == "quick") {
     // Chosen by measurement (docs/diffusion.md): about 10 minutes on one core, samples in
     // which the classes are recognisable.
@@ -87,8 +87,8 @@ Preset MakePreset(const std::string& name) {
     p.fid_samples = 500;
     p.sampler_steps = 25;
     p.guidance = 2.0;
-    p.schedule = StepPlan(2400, 600, 200, 50, 100);
-    p.schedule.weight_ema = 0.999;
+    p.recipe = TrainingRecipe().Steps(2400).EvalEvery(600).CheckpointEvery(200).LogEvery(50).Warmup(100);
+    p.recipe.weight_ema = 0.999;
   } else {  // paper: U-ViT-S/2-like (patch 2, width 512, 6 + 1 + 6 blocks) for a GPU
     p.model.patch = 2;
     p.model.depth = 6;
@@ -100,12 +100,12 @@ Preset MakePreset(const std::string& name) {
     p.fid_samples = 10000;
     p.sampler_steps = 50;
     p.guidance = 2.0;
-    p.schedule = StepPlan(100000, 5000, 5000, 100, 2500);
-    p.schedule.weight_ema = 0.9999;  // the U-ViT code's
+    p.recipe = TrainingRecipe().Steps(100000).EvalEvery(5000).CheckpointEvery(5000).LogEvery(100).Warmup(2500);
+    p.recipe.weight_ema = 0.9999;  // the U-ViT code's
   }
-  p.schedule.clip = 1.0;
-  p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.03}, {"muon", 0.03}};
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 2e-3}, {"muon", 0.02}};
+  p.recipe.clip = 1.0;
+  p.recipe.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.03}, {"muon", 0.03}};
+  p.recipe.lr = {{"sgd", 0.1}, {"adamw", 2e-3}, {"muon", 0.02}};
   return p;
 }
 
@@ -176,7 +176,7 @@ class Diffusion : public Task {
     return absl::OkStatus();
   }
 
-  const Schedule& schedule() const override { return preset_.schedule; }
+  const TrainingRecipe& recipe() const override { return preset_.recipe; }
   torch::nn::Module& model() override { return *model_; }
 
   nlohmann::json Describe() const override {

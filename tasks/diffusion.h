@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 

@@ -11,7 +11,7 @@
 
 #include "tasks/data/text_corpus.h"
 #include "tasks/models/gpt.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 #include "tasks/lm_pretrain.h"
 
 namespace gs::tasks {
@@ -21,7 +21,7 @@ struct Preset {
   models::GPTConfig model;
   int64_t batch;
   int64_t val_windows;  // windows of `context` bytes per held-out half (0: all of them)
-  Schedule schedule;
+  TrainingRecipe recipe;
 };
 
 Preset MakePreset(const std::string& name) {
@@ -32,7 +32,7 @@ Preset MakePreset(const std::string& name) {
     p.model.context = 32;
     p.batch = 8;
     p.val_windows = 64;
-    p.schedule = StepPlan(40, 20, 10, 10, 5);
+    p.recipe = TrainingRecipe().Steps(40).EvalEvery(20).CheckpointEvery(10).LogEvery(10).Warmup(5);
   } else if (name == "quick") {
     p.model.width = 128;
     p.model.heads = 4;
@@ -42,7 +42,7 @@ Preset MakePreset(const std::string& name) {
     p.batch = 8;
     p.val_windows = 0;
     // About 5 minutes on one core here (6 steps/s).
-    p.schedule = StepPlan(1700, 425, 425, 25, 100);
+    p.recipe = TrainingRecipe().Steps(1700).EvalEvery(425).CheckpointEvery(425).LogEvery(25).Warmup(100);
   } else {  // paper: nanochat-like depth and width for a GPU
     p.model.width = 768;
     p.model.heads = 12;
@@ -50,12 +50,12 @@ Preset MakePreset(const std::string& name) {
     p.model.context = 512;
     p.batch = 64;
     p.val_windows = 0;
-    p.schedule = StepPlan(20000, 1000, 1000, 100, 1000);
+    p.recipe = TrainingRecipe().Steps(20000).EvalEvery(1000).CheckpointEvery(1000).LogEvery(100).Warmup(1000);
   }
-  p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.1}, {"muon", 0.1}};
-  p.schedule.clip = 1.0;
+  p.recipe.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.1}, {"muon", 0.1}};
+  p.recipe.clip = 1.0;
   // From a small sweep on quick (README).
-  p.schedule.lr = {{"sgd", 0.3}, {"adamw", 4e-3}, {"muon", 0.02}};
+  p.recipe.lr = {{"sgd", 0.3}, {"adamw", 4e-3}, {"muon", 0.02}};
   return p;
 }
 
@@ -94,7 +94,7 @@ class LmPretrain : public Task {
     return absl::OkStatus();
   }
 
-  const Schedule& schedule() const override { return preset_.schedule; }
+  const TrainingRecipe& recipe() const override { return preset_.recipe; }
   torch::nn::Module& model() override { return *model_; }
 
   nlohmann::json Describe() const override {

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 

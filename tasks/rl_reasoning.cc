@@ -19,12 +19,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tasks/cache.h"
+#include "tasks/harness/cache.h"
 #include "tasks/data/arithmetic.h"
 #include "tasks/models/gpt.h"
 #include "tasks/rl/grpo.h"
 #include "tasks/rl/sampling.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 
 namespace gs::tasks {
 namespace {
@@ -48,7 +48,7 @@ struct Preset {
   double temperature = 1.0;
   double kl_beta = 0.0;               // KL to the supervised start (0: none)
   std::string advantage = "centered";  // Dr. GRPO; "normalized" for the original GRPO
-  Schedule schedule;
+  TrainingRecipe recipe;
 };
 
 Preset MakePreset(const std::string& name) {
@@ -64,7 +64,7 @@ Preset MakePreset(const std::string& name) {
     p.prompts = 4;
     p.samples = 4;
     p.kl_beta = 0.01;  // so the tests run the reference-model path too
-    p.schedule = StepPlan(40, 20, 10, 10, 5);
+    p.recipe = TrainingRecipe().Steps(40).EvalEvery(20).CheckpointEvery(10).LogEvery(10).Warmup(5);
   } else if (name == "quick") {
     p.model.width = 64;
     p.model.heads = 4;
@@ -75,7 +75,7 @@ Preset MakePreset(const std::string& name) {
     p.supervised = {64, 1e-3, 50, 3000, 0.3};
     p.prompts = 16;
     p.samples = 8;
-    p.schedule = StepPlan(400, 100, 100, 10, 10);
+    p.recipe = TrainingRecipe().Steps(400).EvalEvery(100).CheckpointEvery(100).LogEvery(10).Warmup(10);
   } else {  // paper: a GPU-sized model on harder problems, GRPO as in R1-style recipes
     p.model.width = 512;
     p.model.heads = 8;
@@ -89,15 +89,15 @@ Preset MakePreset(const std::string& name) {
     p.prompts = 64;
     p.samples = 8;
     p.kl_beta = 1e-3;
-    p.schedule = StepPlan(2000, 100, 100, 10, 50);
+    p.recipe = TrainingRecipe().Steps(2000).EvalEvery(100).CheckpointEvery(100).LogEvery(10).Warmup(50);
   }
   p.model.vocab = Tokenizer::kVocab;
   p.model.context = data::PromptLength(p.problems) + data::MaxAnswerDigits(p.problems);
-  p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.1}, {"muon", 0.1}};
-  p.schedule.clip = 1.0;
+  p.recipe.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.1}, {"muon", 0.1}};
+  p.recipe.clip = 1.0;
   // AdamW as measured in plain PyTorch by the lead; SGD and Muon from 100-step runs on
   // quick, seed 0 (docs_proposed/rl_reasoning.md).
-  p.schedule.lr = {{"sgd", 0.01}, {"adamw", 1e-4}, {"muon", 1e-3}};
+  p.recipe.lr = {{"sgd", 0.01}, {"adamw", 1e-4}, {"muon", 1e-3}};
   return p;
 }
 
@@ -162,7 +162,7 @@ class RlReasoning : public Task {
     return absl::OkStatus();
   }
 
-  const Schedule& schedule() const override { return preset_.schedule; }
+  const TrainingRecipe& recipe() const override { return preset_.recipe; }
   torch::nn::Module& model() override { return *model_; }
 
   nlohmann::json Describe() const override {

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "tasks/data/fashion_mnist.h"
 #include "tasks/models/vit.h"
-#include "tasks/trainer.h"
+#include "tasks/harness/trainer.h"
 #include "tasks/vit_classification.h"
 
 namespace gs::tasks {
@@ -23,7 +23,7 @@ struct Preset {
   // Evaluated examples of the validation split (data::SplitOffValidation's last 5000
   // training images; all for quick and paper).
   int64_t val_examples;
-  Schedule schedule;
+  TrainingRecipe recipe;
 };
 
 Preset MakePreset(const std::string& name) {
@@ -35,7 +35,7 @@ Preset MakePreset(const std::string& name) {
     p.batch = 32;
     p.test_examples = 1000;
     p.val_examples = 1000;
-    p.schedule = StepPlan(40, 20, 10, 10, 5);
+    p.recipe = TrainingRecipe().Steps(40).EvalEvery(20).CheckpointEvery(10).LogEvery(10).Warmup(5);
   } else if (name == "quick") {
     p.model.width = 64;
     p.model.heads = 4;
@@ -45,7 +45,7 @@ Preset MakePreset(const std::string& name) {
     p.val_examples = 5000;
     // About 5 minutes on one core here (0.18 s a step); test accuracy 0.851 with AdamW at
     // seed 0 (README): smaller batches and more steps beat batch 128 x 600 (0.847).
-    p.schedule = StepPlan(1600, 800, 800, 25, 100);
+    p.recipe = TrainingRecipe().Steps(1600).EvalEvery(800).CheckpointEvery(800).LogEvery(25).Warmup(100);
   } else {  // paper: a ViT-S-like configuration for a GPU
     p.model.width = 384;
     p.model.heads = 6;
@@ -53,12 +53,12 @@ Preset MakePreset(const std::string& name) {
     p.batch = 256;
     p.test_examples = 10000;
     p.val_examples = 5000;
-    p.schedule = StepPlan(20000, 1000, 1000, 100, 1000);
+    p.recipe = TrainingRecipe().Steps(20000).EvalEvery(1000).CheckpointEvery(1000).LogEvery(100).Warmup(1000);
   }
-  p.schedule.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.05}, {"muon", 0.05}};
-  p.schedule.clip = 1.0;
+  p.recipe.weight_decay = {{"sgd", 5e-4}, {"adamw", 0.05}, {"muon", 0.05}};
+  p.recipe.clip = 1.0;
   // From a small sweep on quick (README).
-  p.schedule.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.005}};
+  p.recipe.lr = {{"sgd", 0.1}, {"adamw", 4e-3}, {"muon", 0.005}};
   return p;
 }
 
@@ -99,7 +99,7 @@ class VitClassification : public Task {
     return absl::OkStatus();
   }
 
-  const Schedule& schedule() const override { return preset_.schedule; }
+  const TrainingRecipe& recipe() const override { return preset_.recipe; }
   torch::nn::Module& model() override { return *model_; }
 
   nlohmann::json Describe() const override {

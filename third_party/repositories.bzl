@@ -1,6 +1,6 @@
 """Repository rules that make the suite build offline over Debian's packages.
 
-See ../shared/TOOLCHAIN.md: Bazel 4.2.3 cannot load Debian's rules_cc 0.0.4 as is,
+See docs/DESIGN.md, "Build toolchain": Bazel 4.2.3 cannot load Debian's rules_cc 0.0.4 as is,
 `bazel test` wants a coverage-tools repository it would otherwise download, and the
 system libraries (LibTorch, Abseil, ...) need Bazel targets.
 """

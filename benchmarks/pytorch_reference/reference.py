@@ -6,7 +6,7 @@ pre-norm blocks (x + attn(norm1(x)), then + mlp(norm2(.))), one fused qkv Linear
 scores q k^T / sqrt(d) with a causal mask by masked_fill(-inf), softmax, exact (erf)
 GELU, LayerNorm eps 1e-5, a byte GPT with learned positions and a head without bias, a
 ViT with view/permute patches, a final norm and mean pooling. A training step is the
-harness's (tasks/trainer.cc): zero_grad, loss, loss.item(), backward,
+harness's (tasks/harness/trainer.cc): zero_grad, loss, loss.item(), backward,
 clip_grad_norm_(clip), torch.optim.AdamW step with the learning rate times the
 schedule's multiplier.
 

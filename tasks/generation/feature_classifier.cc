@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
-#include "tasks/one_thread.h"
+#include "tasks/harness/one_thread.h"
 
 namespace gs::diffusion {
 namespace {

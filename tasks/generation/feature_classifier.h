@@ -3,7 +3,7 @@
 // by ReLU and 2x2 max-pooling; a 64-unit layer; a linear head), trained once with a
 // fixed seed, batch order and step count (Adam, 1500 steps of 64), on one thread,
 // whatever run asks for it. Runs share it through the cache
-// (tasks/cache.h).
+// (tasks/harness/cache.h).
 #ifndef GS_TASKS_GENERATION_FEATURE_CLASSIFIER_H_
 #define GS_TASKS_GENERATION_FEATURE_CLASSIFIER_H_
 

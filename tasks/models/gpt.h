@@ -6,7 +6,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
 
-#include "tasks/depth_analysis.h"
+#include "tasks/harness/depth_analysis.h"
 #include "tasks/models/transformer.h"
 
 namespace gs::models {

@@ -135,7 +135,7 @@ std::vector<torch::Tensor> TrainWithChains(const std::string& optimizer,
 }
 
 TEST(DepthStack, TrainingOnStacksEqualsTrainingParameterByParameter) {
-  for (const std::string& optimizer : {"sgd", "adamw"}) {
+  for (const std::string optimizer : {"sgd", "adamw"}) {
     const auto per_parameter = TrainWithChains(optimizer, {});  // no chains: all singletons
     const auto stacked = TrainWithChains(optimizer, {"blocks"});
     EXPECT_TRUE(testing::BitIdentical(per_parameter, stacked)) << optimizer;

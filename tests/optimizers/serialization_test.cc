@@ -38,7 +38,7 @@ void Train(testing::TinyNet& net, DepthOptimizer& opt, int from, int to) {
 }
 
 TEST(Serialization, SaveLoadContinueEqualsUninterruptedRun) {
-  for (const std::string& optimizer : {"sgd", "adamw", "muon"}) {
+  for (const std::string optimizer : {"sgd", "adamw", "muon"}) {
     SCOPED_TRACE(optimizer);
     testing::TinyNet full = testing::MakeTinyNet(6);
     auto full_opt = CreateOptimizer(NamedParameters(*full), Config(optimizer));

@@ -216,7 +216,7 @@ const Reference& Ref() {
   return ref;
 }
 
-// zlib's CRC-32, computed here independently of tasks/files.cc.
+// zlib's CRC-32, computed here independently of tasks/harness/files.cc.
 uint32_t Crc(const std::string& bytes) {
   return static_cast<uint32_t>(
       crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));

@@ -118,7 +118,9 @@ TEST(Problems, SetsAreFixedDistinctAndDisjoint) {
     ops[p.op == '+' ? 0 : p.op == '-' ? 1 : 2]++;
     EXPECT_TRUE(p.a >= 0 && p.a < 100 && p.b >= 0) << Prompt(p, spec);
     EXPECT_LT(p.b, p.op == '*' ? 10 : 100);
-    if (p.op == '-') EXPECT_GE(p.a, p.b);
+    if (p.op == '-') {
+      EXPECT_GE(p.a, p.b);
+    }
   }
   for (const Problem& p : a->validation) validation.insert(ProblemKey(p));
   EXPECT_EQ(heldout.size(), 300u);     // distinct
