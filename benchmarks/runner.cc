@@ -16,12 +16,14 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "benchmarks/subprocess.h"
 #include "tasks/harness/duration.h"
 #include "tasks/harness/run_status.h"
 
@@ -66,6 +68,8 @@ class Suite {
  private:
   std::string Dir(size_t i) const { return options_.results_dir + "/" + runs_[i].dir; }
   Begun Begin(size_t i);
+  std::variant<int, Begun> LockRun(size_t i);
+  absl::StatusOr<pid_t> StartTask(size_t i, int lock_fd);
   void Finish(pid_t pid, int wait_status);
   void Stop();
   void Fail(size_t i, int code, const std::string& reason);
@@ -123,8 +127,8 @@ void Suite::Fail(size_t i, int code, const std::string& reason) {
   result_.failures.push_back({Dir(i), code, reason, Dir(i) + "/stderr.log"});
 }
 
-Begun Suite::Begin(size_t i) {
-  const RunSpec& run = runs_[i];
+// Takes the run's suite.lock: its descriptor, or how Begin ends when it cannot.
+std::variant<int, Begun> Suite::LockRun(size_t i) {
   const std::string dir = Dir(i);
   std::error_code error;
   fs::create_directories(dir, error);
@@ -144,71 +148,70 @@ Begun Suite::Begin(size_t i) {
     Fail(i, 1, absl::StrCat("cannot lock suite.lock: ", std::strerror(e)));
     return Begun::kFailed;
   }
-  // Another suite may have finished it between the first look and the lock.
-  const RunStatus status = ReadRunState(dir).status;
-  if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
-    close(lock_fd);
-    return Begun::kDone;
-  }
+  return lock_fd;
+}
 
-  const std::string binary = options_.task_binary(run.task);
-  std::vector<std::string> args = {binary};
+// The task process of run i, its output appended to stderr.log after a header line.
+absl::StatusOr<pid_t> Suite::StartTask(size_t i, int lock_fd) {
+  const RunSpec& run = runs_[i];
+  const std::string dir = Dir(i);
+  std::vector<std::string> args = {options_.task_binary(run.task)};
   for (std::string& a : run.TaskArgs()) args.push_back(std::move(a));
   args.push_back("--out=" + dir);
   args.push_back("--cache_dir=" + options_.results_dir + "/cache");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
 
   const std::string log_path = dir + "/stderr.log";
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) {
-    Fail(i, 1, absl::StrCat("cannot open ", log_path, ": ", std::strerror(errno)));
+    const std::string message = absl::StrCat("cannot open ", log_path, ": ", std::strerror(errno));
     if (log_fd >= 0) close(log_fd);
     if (null_fd >= 0) close(null_fd);
-    close(lock_fd);
-    return Begun::kFailed;
+    return absl::InternalError(message);
   }
   const std::string header =
       absl::StrCat("== suite ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
                    ": ", absl::StrJoin(args, " "), "\n");
   (void)!write(log_fd, header.data(), header.size());
 
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // Die with the suite, even when it is SIGKILLed; if it already died, do not start.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    dup2(null_fd, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    // The process holds its run's lock too, so the lock is free only once it is gone.
-    if (lock_fd == kChildLockFd) {
-      fcntl(lock_fd, F_SETFD, 0);
-    } else {
-      dup2(lock_fd, kChildLockFd);
-    }
-    execv(argv[0], argv.data());
-    const std::string message = absl::StrCat("cannot execute ", argv[0], ": ", std::strerror(errno), "\n");
-    (void)!write(2, message.data(), message.size());
-    _exit(127);
-  }
+  SpawnSpec spec;
+  spec.argv = std::move(args);
+  spec.stdin_fd = null_fd;
+  spec.stdout_fd = spec.stderr_fd = log_fd;
+  // The process holds its run's lock too, so the lock is free only once it is gone.
+  spec.pass_fd = lock_fd;
+  spec.pass_fd_as = kChildLockFd;
+  // Die with the suite, even when it is SIGKILLed; if it already died, do not start.
+  spec.die_with_parent = true;
+  spec.default_stop_signals = true;
+  spec.report_exec_failure = true;
+  absl::StatusOr<pid_t> pid = SpawnProcess(spec);
   close(log_fd);
   close(null_fd);
-  if (pid < 0) {
-    Fail(i, 1, absl::StrCat("fork failed: ", std::strerror(errno)));
+  return pid;
+}
+
+Begun Suite::Begin(size_t i) {
+  const std::variant<int, Begun> locked = LockRun(i);
+  if (const Begun* outcome = std::get_if<Begun>(&locked)) return *outcome;
+  const int lock_fd = std::get<int>(locked);
+  // Another suite may have finished it between the first look and the lock.
+  const RunStatus status = ReadRunState(Dir(i)).status;
+  if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
+    close(lock_fd);
+    return Begun::kDone;
+  }
+  absl::StatusOr<pid_t> pid = StartTask(i, lock_fd);
+  if (!pid.ok()) {
+    Fail(i, 1, std::string(pid.status().message()));
     close(lock_fd);
     return Begun::kFailed;
   }
-  const std::string pid_text = absl::StrCat(pid, "\n");
+  const std::string pid_text = absl::StrCat(*pid, "\n");
   if (ftruncate(lock_fd, 0) == 0) (void)!pwrite(lock_fd, pid_text.data(), pid_text.size(), 0);
-  children_.push_back({pid, i, lock_fd, Clock::now()});
+  children_.push_back({*pid, i, lock_fd, Clock::now()});
   ++result_.started;
-  Line(absl::StrCat("[", Done(), "/", result_.total, "] start      ", run.dir));
+  Line(absl::StrCat("[", Done(), "/", result_.total, "] start      ", runs_[i].dir));
   return Begun::kStarted;
 }
 
@@ -244,7 +247,7 @@ void Suite::Finish(pid_t pid, int wait_status) {
   }
   seconds_sum_ += seconds;
   ++seconds_count_;
-  std::string metric = PrimaryMetricText(state.run);
+  std::string metric = PrimaryMetricText(state);
   if (what == "FAILED   ") metric = result_.failures.back().reason;
   Line(absl::StrFormat("[%d/%d] %s  %s  %s  %.1f s  (%s)", Done(), result_.total, what, dir,
                        metric, seconds, Counts()));
@@ -357,16 +360,16 @@ RunState ReadRunState(const std::string& run_dir) {
   std::stringstream text;
   text << in.rdbuf();
   state.status = RunStatus::kPartial;
-  state.run = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (state.run.is_discarded() || !state.run.is_object()) {
-    state.run = nlohmann::json();
-    return state;
+  tasks::RunRecordRead read = tasks::ParseRunRecord(text.str());
+  if (!read.ok()) return state;
+  state.run = std::move(read.record);
+  state.recorded_status = read.status_text;
+  if (read.Has("status") && state.run->status == tasks::RunStatus::kCompleted) {
+    state.status = RunStatus::kCompleted;
   }
-  const nlohmann::json status = state.run.value("status", nlohmann::json());
-  const std::optional<tasks::RunStatus> recorded =
-      status.is_string() ? tasks::ParseRunStatus(status.get<std::string>()) : std::nullopt;
-  if (recorded == tasks::RunStatus::kCompleted) state.status = RunStatus::kCompleted;
-  if (recorded == tasks::RunStatus::kDiverged) state.status = RunStatus::kDiverged;
+  if (read.Has("status") && state.run->status == tasks::RunStatus::kDiverged) {
+    state.status = RunStatus::kDiverged;
+  }
   return state;
 }
 
@@ -386,21 +389,20 @@ const char* StatusName(RunStatus status) {
 
 namespace {
 
-// "<name> <value>" of run.json's final for the metric named by run[key].name; "" without.
-std::string FinalMetricText(const nlohmann::json& run, const char* key) {
-  if (!run.is_object() || !run.contains(key) || !run[key].is_object()) return "";
-  const nlohmann::json name = run[key].value("name", nlohmann::json());
-  if (!name.is_string() || !run.contains("final") || !run["final"].is_object()) return "";
-  const nlohmann::json value = run["final"].value(name.get<std::string>(), nlohmann::json());
+// "<name> <value>" of run.json's final for `metric`; "" without.
+std::string FinalMetricText(const tasks::RunRecord& run, const tasks::RecordedMetric& metric) {
+  if (metric.name.empty()) return "";
+  const nlohmann::json value = run.final.value(metric.name, nlohmann::json());
   if (!value.is_number()) return "";
-  return absl::StrFormat("%s %.6g", name.get<std::string>(), value.get<double>());
+  return absl::StrFormat("%s %.6g", metric.name, value.get<double>());
 }
 
 }  // namespace
 
-std::string PrimaryMetricText(const nlohmann::json& run) {
-  const std::string primary = FinalMetricText(run, "primary_metric");
-  const std::string selection = FinalMetricText(run, "selection_metric");
+std::string PrimaryMetricText(const RunState& state) {
+  if (!state.run) return "";
+  const std::string primary = FinalMetricText(*state.run, state.run->primary_metric);
+  const std::string selection = FinalMetricText(*state.run, state.run->selection_metric);
   if (primary.empty() || selection.empty() || selection == primary) return primary;
   return absl::StrCat(primary, " (selection: ", selection, ")");
 }

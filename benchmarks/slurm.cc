@@ -29,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "benchmarks/subprocess.h"
 #include "nlohmann/json.hpp"
 #include "tasks/harness/duration.h"
 
@@ -78,60 +79,6 @@ std::string Quote(const std::string& s) {
   return out + "'";
 }
 
-struct Captured {
-  int exit_code = -1;  // 127 when it cannot be executed
-  std::string output;  // stdout and stderr
-};
-
-// Runs argv (argv[0] looked up on PATH) and collects its output.
-Captured Capture(const std::vector<std::string>& args) {
-  Captured result;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    result.output = absl::StrCat("pipe: ", std::strerror(errno));
-    return result;
-  }
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    execvp(argv[0], argv.data());
-    const std::string message = absl::StrCat("cannot execute ", args[0], ": ", std::strerror(errno));
-    (void)!write(1, message.data(), message.size());
-    _exit(127);
-  }
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
-    result.output = absl::StrCat("fork: ", std::strerror(errno));
-    return result;
-  }
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fds[0], buffer, sizeof buffer);
-    if (n > 0) {
-      result.output.append(buffer, n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 bool OnPath(const std::string& command) {
   const char* path = std::getenv("PATH");
   for (absl::string_view dir : absl::StrSplit(path == nullptr ? "" : path, ':')) {
@@ -153,7 +100,7 @@ bool Active(const std::string& state) {
 // Every job squeue knows (ended ones too, while Slurm keeps them): id -> state. nullopt
 // when squeue fails (the controller does not answer): the caller keeps what it knew.
 std::optional<std::map<std::string, std::string>> JobStates() {
-  const Captured out = Capture({"squeue", "-h", "--states=all", "-o", "%i|%T"});
+  const ProcessResult out = CaptureOutput({"squeue", "-h", "--states=all", "-o", "%i|%T"});
   if (out.exit_code != 0) return std::nullopt;
   std::map<std::string, std::string> states;
   for (absl::string_view line : absl::StrSplit(out.output, '\n', absl::SkipEmpty())) {
@@ -167,7 +114,7 @@ std::optional<std::map<std::string, std::string>> JobStates() {
 
 // An ended job's state and exit code from scontrol ("ExitCode=<code>:<signal>").
 void EndedJob(const std::string& id, std::string* state, int* exit_code) {
-  const Captured out = Capture({"scontrol", "-o", "show", "job", id});
+  const ProcessResult out = CaptureOutput({"scontrol", "-o", "show", "job", id});
   if (out.exit_code != 0) return;
   for (absl::string_view field : absl::StrSplit(out.output, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&field, "JobState=")) {
@@ -335,7 +282,7 @@ SlurmSuite::Submitted SlurmSuite::Submit(size_t i, const std::map<std::string, s
                                      "--output=" + dir + "/stderr.log", "--open-mode=append"};
   for (std::string& a : SbatchSettings(slurm_)) sbatch.push_back(std::move(a));
   sbatch.push_back(script_path);
-  const Captured out = Capture(sbatch);
+  const ProcessResult out = CaptureOutput(sbatch);
   // --parsable prints "<id>" or "<id>;<cluster>".
   const std::string id = std::string(absl::StripAsciiWhitespace(
       std::vector<std::string>(absl::StrSplit(out.output, ';')).front()));
@@ -374,7 +321,7 @@ void SlurmSuite::Finish(const Job& job) {
   const double seconds =
       std::chrono::duration<double>(Clock::now() - job.running_since.value_or(job.seen)).count();
   std::string what;
-  std::string metric = PrimaryMetricText(run.run);
+  std::string metric = PrimaryMetricText(run);
   if (code == 0 && run.status == RunStatus::kCompleted) {
     ++result_.completed;
     what = "completed";
@@ -524,7 +471,7 @@ absl::Status CheckSlurm(const SlurmOptions& slurm, int cpus) {
   std::vector<std::string> args = {"sbatch", "--test-only", absl::StrCat("--cpus-per-task=", cpus)};
   for (std::string& a : SbatchSettings(slurm)) args.push_back(std::move(a));
   args.push_back("--wrap=true");
-  const Captured out = Capture(args);
+  const ProcessResult out = CaptureOutput(args);
   if (out.exit_code != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--launcher=slurm: Slurm refuses these settings (", absl::StrJoin(args, " "), "): ",

@@ -80,7 +80,7 @@ int ListRuns(const std::vector<RunSpec>& runs, const std::string& results) {
         state.status == RunStatus::kCompleted || state.status == RunStatus::kDiverged;
     done += finished;
     std::printf("%-9s  %s/%s%s%s\n", StatusName(state.status), results.c_str(), run.dir.c_str(),
-                finished ? "  " : "", finished ? PrimaryMetricText(state.run).c_str() : "");
+                finished ? "  " : "", finished ? PrimaryMetricText(state).c_str() : "");
   }
   return done;
 }
