@@ -22,9 +22,25 @@ extern char** environ;
 namespace gs::benchmarks {
 namespace {
 
-constexpr char kWorkspace[] = "gradient_smoothing";
+constexpr const char* kWorkspace = kRunfilesWorkspace;
 // Set once, before any re-execution: "unset" or "set:<value>".
 constexpr char kRemembered[] = "GS_ENV_OPENBLAS_CORETYPE";
+
+// Where a runfiles tree may be, in the order they are tried: the variables Bazel sets,
+// then the .runfiles folder beside argv0 (when given) and beside this executable.
+std::vector<std::string> RunfilesRoots(const char* argv0) {
+  std::vector<std::string> roots;
+  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    if (const char* dir = std::getenv(variable)) roots.push_back(dir);
+  }
+  std::error_code error;
+  if (argv0 != nullptr && std::filesystem::is_directory(std::string(argv0) + ".runfiles", error)) {
+    roots.push_back(std::filesystem::absolute(std::string(argv0) + ".runfiles", error).string());
+  }
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) roots.push_back(self.string() + ".runfiles");
+  return roots;
+}
 
 // The whole text of a log file ("" if unreadable).
 std::string ReadLog(const std::string& path) {
@@ -258,14 +274,18 @@ std::vector<std::string> WithVariable(std::vector<std::string> env, const std::s
   return out;
 }
 
+std::string FindRunfilesDir(const char* argv0) {
+  for (const std::string& root : RunfilesRoots(argv0)) {
+    std::error_code error;
+    if (std::filesystem::is_directory(absl::StrCat(root, "/", kWorkspace), error)) return root;
+  }
+  return "";
+}
+
 absl::StatusOr<std::string> Runfile(const std::string& path) {
   std::vector<std::string> roots;
-  for (const char* var : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = std::getenv(var)) roots.push_back(absl::StrCat(dir, "/", kWorkspace));
-  }
+  for (const std::string& root : RunfilesRoots(nullptr)) roots.push_back(absl::StrCat(root, "/", kWorkspace));
   std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) roots.push_back(absl::StrCat(self.string(), ".runfiles/", kWorkspace));
   roots.push_back(std::filesystem::current_path(error).string());
   std::vector<std::string> tried;
   for (const std::string& root : roots) {

@@ -95,6 +95,13 @@ std::vector<std::string> CurrentEnvironment();
 std::vector<std::string> WithVariable(std::vector<std::string> env, const std::string& name,
                                       const std::optional<std::string>& value);
 
+// The workspace's folder in a runfiles tree: <runfiles>/gradient_smoothing/...
+inline constexpr char kRunfilesWorkspace[] = "gradient_smoothing";
+
+// The runfiles root: $RUNFILES_DIR, $TEST_SRCDIR (under bazel test), or the .runfiles
+// folder beside the binary (argv0 when given, then /proc/self/exe). "" when none exists.
+std::string FindRunfilesDir(const char* argv0);
+
 // The path of `path` (relative to the workspace root) in this binary's runfiles (bazel
 // run, bazel test, or bazel-bin/<binary> started directly), else under the current
 // directory; NotFound naming where it looked.
