@@ -157,6 +157,15 @@ class Parser {
     std::vector<std::pair<Override, std::string>> combos;
   };
   absl::StatusOr<Tune> ParseTune(const Experiment& experiment) const;
+  // One entry of "experiments": its lists, each value checked.
+  absl::StatusOr<Experiment> ParseExperiment(const At& experiment) const;
+  // The runs of an experiment without "tune": every combination, added to grid->runs
+  // once per run directory (two different runs of one directory are an error).
+  struct RunIndex {
+    std::map<std::string, size_t> by_dir;  // run directory -> index in grid.runs
+    std::vector<std::string> where_of;     // the experiment each run came from
+  };
+  absl::Status AddRuns(const Experiment& experiment, Grid* grid, RunIndex* index) const;
   // The tuned arms of an experiment with "tune", added to grid->tuned (an arm two
   // experiments make alike is kept once; two different arms of one name are an error).
   absl::Status AddTunedArms(const Experiment& experiment, Grid* grid,
@@ -521,6 +530,72 @@ absl::Status Parser::AddTunedArms(const Experiment& e, Grid* grid,
   return absl::OkStatus();
 }
 
+absl::StatusOr<Parser::Experiment> Parser::ParseExperiment(const At& experiment) const {
+  GS_RETURN_IF_ERROR(CheckKeys(
+      experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags", "tune"}));
+  Experiment x;
+  x.at = experiment;
+  GS_ASSIGN_OR_RETURN(std::vector<At> items, List(experiment, "tasks"));
+  for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(std::string task, OneOf(v, names_.tasks, "task"));
+    x.tasks.push_back(task);
+  }
+  GS_ASSIGN_OR_RETURN(items, List(experiment, "preset"));
+  for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(std::string preset, OneOf(v, kPresets, "preset"));
+    x.presets.push_back(preset);
+  }
+  GS_ASSIGN_OR_RETURN(items, List(experiment, "optimizers"));
+  for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(std::string optimizer, OneOf(v, names_.optimizers, "optimizer"));
+    x.optimizers.push_back(optimizer);
+  }
+  GS_ASSIGN_OR_RETURN(x.smoothing_items, List(experiment, "smoothing"));
+  for (const At& v : x.smoothing_items) {
+    GS_ASSIGN_OR_RETURN(Smoothing s, ParseSmoothing(v));
+    x.smoothings.push_back(s);
+  }
+  GS_ASSIGN_OR_RETURN(items, List(experiment, "seeds"));
+  for (const At& v : items) {
+    GS_ASSIGN_OR_RETURN(int64_t seed, Int(v, 0, std::numeric_limits<int64_t>::max()));
+    x.seeds.push_back(seed);
+  }
+  GS_ASSIGN_OR_RETURN(x.combos, ParseFlags(experiment));
+  return x;
+}
+
+absl::Status Parser::AddRuns(const Experiment& x, Grid* grid, RunIndex* index) const {
+  for (int64_t seed : x.seeds) {
+    for (const std::string& task : x.tasks) {
+      for (const std::string& preset : x.presets) {
+        for (const std::string& optimizer : x.optimizers) {
+          for (const Smoothing& smoothing : x.smoothings) {
+            for (const auto& [overrides, tag] : x.combos) {
+              RunSpec run{task, preset, optimizer, smoothing, seed, overrides, ""};
+              run.dir = absl::StrCat(task, "/", preset, "/", optimizer, "-", smoothing.Tag(),
+                                     tag.empty() ? "" : "-", tag, "/seed", seed);
+              auto [it, added] = index->by_dir.emplace(run.dir, grid->runs.size());
+              if (added) {
+                grid->runs.push_back(std::move(run));
+                index->where_of.push_back(x.at.where);
+              } else if (grid->runs[it->second].TaskArgs() != run.TaskArgs()) {
+                return Error(x.at.where,
+                             absl::StrCat("two different runs (flags ",
+                                          absl::StrJoin(run.TaskArgs(), " "), " here and ",
+                                          absl::StrJoin(grid->runs[it->second].TaskArgs(), " "),
+                                          " in ", index->where_of[it->second],
+                                          ") would share the run directory ", run.dir,
+                                          "; make their values differ in the first 6 digits"));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
   json root;
   try {
@@ -542,79 +617,15 @@ absl::StatusOr<Grid> Parser::Parse(const std::string& text) {
       root["experiments"].empty()) {
     return Error("experiments", "expected a non-empty list of experiments [{...}, ...]");
   }
-  std::map<std::string, size_t> by_dir;  // run directory -> index in grid.runs
-  std::vector<std::string> where_of;     // the experiment each run came from
-  std::vector<std::string> arm_where;    // the experiment each tuned arm came from
+  RunIndex index;
+  std::vector<std::string> arm_where;  // the experiment each tuned arm came from
   for (size_t e = 0; e < root["experiments"].size(); ++e) {
-    const At experiment{&root["experiments"][e], absl::StrCat("experiments[", e, "]")};
-    GS_RETURN_IF_ERROR(CheckKeys(
-        experiment, {"tasks", "preset", "optimizers", "smoothing", "seeds", "flags", "tune"}));
-    Experiment x;
-    x.at = experiment;
-    std::vector<std::string>& tasks = x.tasks;
-    std::vector<std::string>& presets = x.presets;
-    std::vector<std::string>& optimizers = x.optimizers;
-    std::vector<Smoothing>& smoothings = x.smoothings;
-    std::vector<int64_t>& seeds = x.seeds;
-    GS_ASSIGN_OR_RETURN(std::vector<At> items, List(experiment, "tasks"));
-    for (const At& v : items) {
-      GS_ASSIGN_OR_RETURN(std::string task, OneOf(v, names_.tasks, "task"));
-      tasks.push_back(task);
-    }
-    GS_ASSIGN_OR_RETURN(items, List(experiment, "preset"));
-    for (const At& v : items) {
-      GS_ASSIGN_OR_RETURN(std::string preset, OneOf(v, kPresets, "preset"));
-      presets.push_back(preset);
-    }
-    GS_ASSIGN_OR_RETURN(items, List(experiment, "optimizers"));
-    for (const At& v : items) {
-      GS_ASSIGN_OR_RETURN(std::string optimizer, OneOf(v, names_.optimizers, "optimizer"));
-      optimizers.push_back(optimizer);
-    }
-    GS_ASSIGN_OR_RETURN(x.smoothing_items, List(experiment, "smoothing"));
-    for (const At& v : x.smoothing_items) {
-      GS_ASSIGN_OR_RETURN(Smoothing s, ParseSmoothing(v));
-      smoothings.push_back(s);
-    }
-    GS_ASSIGN_OR_RETURN(items, List(experiment, "seeds"));
-    for (const At& v : items) {
-      GS_ASSIGN_OR_RETURN(int64_t seed, Int(v, 0, std::numeric_limits<int64_t>::max()));
-      seeds.push_back(seed);
-    }
-    GS_ASSIGN_OR_RETURN(x.combos, ParseFlags(experiment));
-    const auto& combos = x.combos;
-
-    if (experiment.value->contains("tune")) {
+    const At at{&root["experiments"][e], absl::StrCat("experiments[", e, "]")};
+    GS_ASSIGN_OR_RETURN(Experiment x, ParseExperiment(at));
+    if (at.value->contains("tune")) {
       GS_RETURN_IF_ERROR(AddTunedArms(x, &grid, &arm_where));
-      continue;
-    }
-    for (int64_t seed : seeds) {
-      for (const std::string& task : tasks) {
-        for (const std::string& preset : presets) {
-          for (const std::string& optimizer : optimizers) {
-            for (const Smoothing& smoothing : smoothings) {
-              for (const auto& [overrides, tag] : combos) {
-                RunSpec run{task, preset, optimizer, smoothing, seed, overrides, ""};
-                run.dir = absl::StrCat(task, "/", preset, "/", optimizer, "-", smoothing.Tag(),
-                                       tag.empty() ? "" : "-", tag, "/seed", seed);
-                auto [it, added] = by_dir.emplace(run.dir, grid.runs.size());
-                if (added) {
-                  grid.runs.push_back(std::move(run));
-                  where_of.push_back(experiment.where);
-                } else if (grid.runs[it->second].TaskArgs() != run.TaskArgs()) {
-                  return Error(experiment.where,
-                               absl::StrCat("two different runs (flags ",
-                                            absl::StrJoin(run.TaskArgs(), " "), " here and ",
-                                            absl::StrJoin(grid.runs[it->second].TaskArgs(), " "),
-                                            " in ", where_of[it->second],
-                                            ") would share the run directory ", run.dir,
-                                            "; make their values differ in the first 6 digits"));
-                }
-              }
-            }
-          }
-        }
-      }
+    } else {
+      GS_RETURN_IF_ERROR(AddRuns(x, &grid, &index));
     }
   }
   return grid;

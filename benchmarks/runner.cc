@@ -16,12 +16,15 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "benchmarks/launch.h"
+#include "benchmarks/subprocess.h"
 #include "tasks/harness/duration.h"
 #include "tasks/harness/run_status.h"
 
@@ -31,19 +34,10 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-volatile sig_atomic_t g_stop_signal = 0;
-void OnStopSignal(int signal) { g_stop_signal = signal; }
-
 // The descriptor a task process holds its run's lock on.
 constexpr int kChildLockFd = 3;
 // How long stopped task processes get between SIGTERM and SIGKILL.
 constexpr auto kStopGrace = std::chrono::seconds(10);
-
-void Sleep(double seconds) {
-  timespec t{static_cast<time_t>(seconds),
-             static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
-  nanosleep(&t, nullptr);  // a signal cuts it short, as wanted
-}
 
 enum class Begun { kStarted, kDone, kElsewhere, kFailed };
 
@@ -54,45 +48,29 @@ struct Child {
   Clock::time_point start;
 };
 
-class Suite {
+class Suite : public Launch {
  public:
-  Suite(const std::vector<RunSpec>& runs, const RunnerOptions& options)
-      : runs_(runs), options_(options), out_(options.progress), tty_(isatty(fileno(out_))) {
-    result_.total = static_cast<int>(runs.size());
-  }
+  Suite(const std::vector<RunSpec>& runs, const RunnerOptions& options) : Launch(runs, options) {}
 
   SuiteResult Run();
 
  private:
-  std::string Dir(size_t i) const { return options_.results_dir + "/" + runs_[i].dir; }
   Begun Begin(size_t i);
+  std::variant<int, Begun> LockRun(size_t i);
+  absl::StatusOr<pid_t> StartTask(size_t i, int lock_fd);
   void Finish(pid_t pid, int wait_status);
   void Stop();
-  void Fail(size_t i, int code, const std::string& reason);
-  int Done() const {
-    return result_.completed + result_.diverged + result_.skipped + result_.failed;
-  }
-  std::string Counts() const;
-  void Line(const std::string& text);
-  void StatusLine();
+  std::string Counts() const override;
 
-  const std::vector<RunSpec>& runs_;
-  const RunnerOptions& options_;
-  std::FILE* out_;
-  const bool tty_;
-  SuiteResult result_;
   std::deque<size_t> pending_;
   std::vector<size_t> elsewhere_;
   std::vector<Child> children_;
-  double seconds_sum_ = 0.0;  // of the runs this suite finished
-  int seconds_count_ = 0;
-  bool status_shown_ = false;
 };
 
 std::string Suite::Counts() const {
   std::string eta = "?";
-  if (seconds_count_ > 0) {
-    const double mean = seconds_sum_ / seconds_count_;
+  if (const std::optional<double> mean_seconds = MeanSeconds()) {
+    const double mean = *mean_seconds;
     double work = mean * static_cast<double>(pending_.size() + elsewhere_.size());
     for (const Child& c : children_) {
       work += std::max(0.0, mean - std::chrono::duration<double>(Clock::now() - c.start).count());
@@ -103,112 +81,85 @@ std::string Suite::Counts() const {
                       result_.skipped, ", ETA ", eta);
 }
 
-void Suite::Line(const std::string& text) {
-  if (status_shown_) std::fputs("\r\033[K", out_);
-  status_shown_ = false;
-  std::fprintf(out_, "%s\n", text.c_str());
-  std::fflush(out_);
-}
-
-// On a terminal, one line rewritten in place.
-void Suite::StatusLine() {
-  if (!tty_) return;
-  std::fprintf(out_, "\r\033[K[%d/%d] %s", Done(), result_.total, Counts().c_str());
-  std::fflush(out_);
-  status_shown_ = true;
-}
-
-void Suite::Fail(size_t i, int code, const std::string& reason) {
-  ++result_.failed;
-  result_.failures.push_back({Dir(i), code, reason, Dir(i) + "/stderr.log"});
-}
-
-Begun Suite::Begin(size_t i) {
-  const RunSpec& run = runs_[i];
-  const std::string dir = Dir(i);
+// Takes the run's suite.lock: its descriptor, or how Begin ends when it cannot.
+std::variant<int, Begun> Suite::LockRun(size_t i) {
   std::error_code error;
-  fs::create_directories(dir, error);
+  fs::create_directories(Dir(i), error);
   if (error) {
     Fail(i, 1, "cannot create the run directory: " + error.message());
     return Begun::kFailed;
   }
-  const int lock_fd = open((dir + "/suite.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) {
-    Fail(i, 1, absl::StrCat("cannot open suite.lock: ", std::strerror(errno)));
-    return Begun::kFailed;
+  const SuiteLock lock = TakeSuiteLock(Dir(i));
+  switch (lock.state) {
+    case SuiteLock::State::kTaken:
+      return lock.fd;
+    case SuiteLock::State::kHeld:
+      return Begun::kElsewhere;
+    case SuiteLock::State::kOpenFailed:
+    case SuiteLock::State::kLockFailed:
+      break;
   }
-  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    const int e = errno;
-    close(lock_fd);
-    if (e == EWOULDBLOCK) return Begun::kElsewhere;
-    Fail(i, 1, absl::StrCat("cannot lock suite.lock: ", std::strerror(e)));
-    return Begun::kFailed;
-  }
-  // Another suite may have finished it between the first look and the lock.
-  const RunStatus status = ReadRunState(dir).status;
-  if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
-    close(lock_fd);
-    return Begun::kDone;
-  }
+  Fail(i, 1, lock.error);
+  return Begun::kFailed;
+}
 
-  const std::string binary = options_.task_binary(run.task);
-  std::vector<std::string> args = {binary};
-  for (std::string& a : run.TaskArgs()) args.push_back(std::move(a));
-  args.push_back("--out=" + dir);
-  args.push_back("--cache_dir=" + options_.results_dir + "/cache");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+// The task process of run i, its output appended to stderr.log after a header line.
+absl::StatusOr<pid_t> Suite::StartTask(size_t i, int lock_fd) {
+  const std::string dir = Dir(i);
+  std::vector<std::string> args = TaskCommand(runs_[i], options_, dir);
 
   const std::string log_path = dir + "/stderr.log";
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) {
-    Fail(i, 1, absl::StrCat("cannot open ", log_path, ": ", std::strerror(errno)));
+    const std::string message = absl::StrCat("cannot open ", log_path, ": ", std::strerror(errno));
     if (log_fd >= 0) close(log_fd);
     if (null_fd >= 0) close(null_fd);
-    close(lock_fd);
-    return Begun::kFailed;
+    return absl::InternalError(message);
   }
   const std::string header =
       absl::StrCat("== suite ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
                    ": ", absl::StrJoin(args, " "), "\n");
   (void)!write(log_fd, header.data(), header.size());
 
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // Die with the suite, even when it is SIGKILLed; if it already died, do not start.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    dup2(null_fd, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    // The process holds its run's lock too, so the lock is free only once it is gone.
-    if (lock_fd == kChildLockFd) {
-      fcntl(lock_fd, F_SETFD, 0);
-    } else {
-      dup2(lock_fd, kChildLockFd);
-    }
-    execv(argv[0], argv.data());
-    const std::string message = absl::StrCat("cannot execute ", argv[0], ": ", std::strerror(errno), "\n");
-    (void)!write(2, message.data(), message.size());
-    _exit(127);
-  }
+  SpawnSpec spec;
+  spec.argv = std::move(args);
+  spec.stdin_fd = null_fd;
+  spec.stdout_fd = spec.stderr_fd = log_fd;
+  // The process holds its run's lock too, so the lock is free only once it is gone.
+  spec.pass_fd = lock_fd;
+  spec.pass_fd_as = kChildLockFd;
+  // Die with the suite, even when it is SIGKILLed; if it already died, do not start.
+  spec.die_with_parent = true;
+  spec.default_stop_signals = true;
+  spec.report_exec_failure = true;
+  absl::StatusOr<pid_t> pid = SpawnProcess(spec);
   close(log_fd);
   close(null_fd);
-  if (pid < 0) {
-    Fail(i, 1, absl::StrCat("fork failed: ", std::strerror(errno)));
+  return pid;
+}
+
+Begun Suite::Begin(size_t i) {
+  const std::variant<int, Begun> locked = LockRun(i);
+  if (const Begun* outcome = std::get_if<Begun>(&locked)) return *outcome;
+  const int lock_fd = std::get<int>(locked);
+  // Another suite may have finished it between the first look and the lock.
+  const RunStatus status = ReadRunState(Dir(i)).status;
+  if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
+    close(lock_fd);
+    return Begun::kDone;
+  }
+  absl::StatusOr<pid_t> pid = StartTask(i, lock_fd);
+  if (!pid.ok()) {
+    Fail(i, 1, std::string(pid.status().message()));
     close(lock_fd);
     return Begun::kFailed;
   }
-  const std::string pid_text = absl::StrCat(pid, "\n");
+  const std::string pid_text = absl::StrCat(*pid, "\n");
   if (ftruncate(lock_fd, 0) == 0) (void)!pwrite(lock_fd, pid_text.data(), pid_text.size(), 0);
-  children_.push_back({pid, i, lock_fd, Clock::now()});
+  children_.push_back({*pid, i, lock_fd, Clock::now()});
   ++result_.started;
-  Line(absl::StrCat("[", Done(), "/", result_.total, "] start      ", run.dir));
+  RunLine(i, "start      ");
   return Begun::kStarted;
 }
 
@@ -220,38 +171,16 @@ void Suite::Finish(pid_t pid, int wait_status) {
   children_.erase(it);
   close(child.lock_fd);
   const double seconds = std::chrono::duration<double>(Clock::now() - child.start).count();
-  const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
-                                          : 128 + WTERMSIG(wait_status);
-  if (g_stop_signal != 0 && code != 0 && code != 3) return;  // stopped by us: not a failure
-  const std::string& dir = runs_[child.index].dir;
-  const RunState state = ReadRunState(Dir(child.index));
-  std::string what;
-  if (code == 0 && state.status == RunStatus::kCompleted) {
-    ++result_.completed;
-    what = "completed";
-  } else if (code == 3 && state.status == RunStatus::kDiverged) {
-    ++result_.diverged;
-    what = "diverged ";
-  } else {
-    std::string reason = WIFEXITED(wait_status)
-                             ? absl::StrCat("exit code ", code)
-                             : absl::StrCat("killed by signal ", WTERMSIG(wait_status));
-    if (code == 0 || code == 3) {
-      reason += absl::StrCat(" but run.json says ", StatusName(state.status));
-    }
-    Fail(child.index, code, reason);
-    what = "FAILED   ";
-  }
-  seconds_sum_ += seconds;
-  ++seconds_count_;
-  std::string metric = PrimaryMetricText(state.run);
-  if (what == "FAILED   ") metric = result_.failures.back().reason;
-  Line(absl::StrFormat("[%d/%d] %s  %s  %s  %.1f s  (%s)", Done(), result_.total, what, dir,
-                       metric, seconds, Counts()));
+  const int code = ExitCodeOf(wait_status);
+  if (StopSignals::Received() != 0 && code != 0 && code != 3) return;  // stopped by us: not a failure
+  const std::string reason = WIFEXITED(wait_status)
+                                 ? absl::StrCat("exit code ", code)
+                                 : absl::StrCat("killed by signal ", WTERMSIG(wait_status));
+  Ended(child.index, code, code, reason, seconds);
 }
 
 void Suite::Stop() {
-  Line(absl::StrCat("suite: ", strsignal(g_stop_signal), ": stopping ", children_.size(),
+  Line(absl::StrCat("suite: ", strsignal(StopSignals::Received()), ": stopping ", children_.size(),
                     " task process(es); run the suite again to finish"));
   for (const Child& c : children_) kill(c.pid, SIGTERM);
   const Clock::time_point deadline = Clock::now() + kStopGrace;
@@ -273,14 +202,7 @@ void Suite::Stop() {
 }
 
 SuiteResult Suite::Run() {
-  for (size_t i = 0; i < runs_.size(); ++i) {
-    const RunStatus status = ReadRunState(Dir(i)).status;
-    if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
-      ++result_.skipped;
-    } else {
-      pending_.push_back(i);
-    }
-  }
+  for (size_t i : SkipFinished()) pending_.push_back(i);
   Line(absl::StrCat("suite: ", runs_.size(), " runs; ", result_.skipped,
                     " already completed or diverged (skipped); ", pending_.size(),
                     " to run, ", options_.jobs, " at a time"));
@@ -288,23 +210,21 @@ SuiteResult Suite::Run() {
   Clock::time_point last_status = Clock::now();
   Clock::time_point last_retry = Clock::now();
   bool told_waiting = false;
-  while (g_stop_signal == 0) {
+  while (StopSignals::Received() == 0) {
     while (children_.size() < static_cast<size_t>(options_.jobs) && !pending_.empty() &&
-           g_stop_signal == 0) {
+           StopSignals::Received() == 0) {
       const size_t i = pending_.front();
       pending_.pop_front();
       switch (Begin(i)) {
         case Begun::kDone:
           ++result_.skipped;
-          Line(absl::StrCat("[", Done(), "/", result_.total, "] skipped    ", runs_[i].dir,
-                            "  (finished elsewhere)"));
+          RunLine(i, "skipped    ", "  (finished elsewhere)");
           break;
         case Begun::kElsewhere:
           elsewhere_.push_back(i);
           break;
         case Begun::kFailed:
-          Line(absl::StrCat("[", Done(), "/", result_.total, "] FAILED     ", runs_[i].dir, "  ",
-                            result_.failures.back().reason));
+          RunLine(i, "FAILED     ", "  " + result_.failures.back().reason);
           break;
         case Begun::kStarted:
           break;
@@ -341,9 +261,9 @@ SuiteResult Suite::Run() {
     }
     Sleep(0.1);
   }
-  if (g_stop_signal != 0) {
+  if (StopSignals::Received() != 0) {
     Stop();
-    result_.signal = g_stop_signal;
+    result_.signal = StopSignals::Received();
   }
   return result_;
 }
@@ -357,16 +277,16 @@ RunState ReadRunState(const std::string& run_dir) {
   std::stringstream text;
   text << in.rdbuf();
   state.status = RunStatus::kPartial;
-  state.run = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (state.run.is_discarded() || !state.run.is_object()) {
-    state.run = nlohmann::json();
-    return state;
+  tasks::RunRecordRead read = tasks::ParseRunRecord(text.str());
+  if (!read.ok()) return state;
+  state.run = std::move(read.record);
+  state.recorded_status = read.status_text;
+  if (read.Has("status") && state.run->status == tasks::RunStatus::kCompleted) {
+    state.status = RunStatus::kCompleted;
   }
-  const nlohmann::json status = state.run.value("status", nlohmann::json());
-  const std::optional<tasks::RunStatus> recorded =
-      status.is_string() ? tasks::ParseRunStatus(status.get<std::string>()) : std::nullopt;
-  if (recorded == tasks::RunStatus::kCompleted) state.status = RunStatus::kCompleted;
-  if (recorded == tasks::RunStatus::kDiverged) state.status = RunStatus::kDiverged;
+  if (read.Has("status") && state.run->status == tasks::RunStatus::kDiverged) {
+    state.status = RunStatus::kDiverged;
+  }
   return state;
 }
 
@@ -386,37 +306,27 @@ const char* StatusName(RunStatus status) {
 
 namespace {
 
-// "<name> <value>" of run.json's final for the metric named by run[key].name; "" without.
-std::string FinalMetricText(const nlohmann::json& run, const char* key) {
-  if (!run.is_object() || !run.contains(key) || !run[key].is_object()) return "";
-  const nlohmann::json name = run[key].value("name", nlohmann::json());
-  if (!name.is_string() || !run.contains("final") || !run["final"].is_object()) return "";
-  const nlohmann::json value = run["final"].value(name.get<std::string>(), nlohmann::json());
+// "<name> <value>" of run.json's final for `metric`; "" without.
+std::string FinalMetricText(const tasks::RunRecord& run, const tasks::RecordedMetric& metric) {
+  if (metric.name.empty()) return "";
+  const nlohmann::json value = run.final.value(metric.name, nlohmann::json());
   if (!value.is_number()) return "";
-  return absl::StrFormat("%s %.6g", name.get<std::string>(), value.get<double>());
+  return absl::StrFormat("%s %.6g", metric.name, value.get<double>());
 }
 
 }  // namespace
 
-std::string PrimaryMetricText(const nlohmann::json& run) {
-  const std::string primary = FinalMetricText(run, "primary_metric");
-  const std::string selection = FinalMetricText(run, "selection_metric");
+std::string PrimaryMetricText(const RunState& state) {
+  if (!state.run) return "";
+  const std::string primary = FinalMetricText(*state.run, state.run->primary_metric);
+  const std::string selection = FinalMetricText(*state.run, state.run->selection_metric);
   if (primary.empty() || selection.empty() || selection == primary) return primary;
   return absl::StrCat(primary, " (selection: ", selection, ")");
 }
 
 SuiteResult RunAll(const std::vector<RunSpec>& runs, const RunnerOptions& options) {
-  g_stop_signal = 0;
-  struct sigaction action {}, old_int{}, old_term{};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;  // no SA_RESTART: a signal cuts sleeps short
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
-  SuiteResult result = Suite(runs, options).Run();
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  return result;
+  StopSignals stop_signals;
+  return Suite(runs, options).Run();
 }
 
 }  // namespace gs::benchmarks

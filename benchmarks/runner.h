@@ -19,11 +19,12 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "benchmarks/grid.h"
-#include "nlohmann/json.hpp"
+#include "tasks/harness/run_record.h"
 
 namespace gs::benchmarks {
 
@@ -36,7 +37,8 @@ enum class RunStatus {
 
 struct RunState {
   RunStatus status = RunStatus::kNew;
-  nlohmann::json run;  // run.json, when it parses
+  std::optional<tasks::RunRecord> run;  // run.json, when it is a JSON object
+  std::string recorded_status;          // its status as spelled, "" when it has none
 };
 
 // Reads <run_dir>/run.json; a file that does not parse counts as partial (the task binary
@@ -48,7 +50,7 @@ const char* StatusName(RunStatus status);
 
 // "test_accuracy 0.8123" from run.json's primary_metric and final, or "" without one;
 // with the selection metric where it is another: "... (selection: val_accuracy 0.8201)".
-std::string PrimaryMetricText(const nlohmann::json& run);
+std::string PrimaryMetricText(const RunState& state);
 
 struct RunnerOptions {
   std::string results_dir;  // absolute

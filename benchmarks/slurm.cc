@@ -29,6 +29,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "benchmarks/launch.h"
+#include "benchmarks/subprocess.h"
 #include "nlohmann/json.hpp"
 #include "tasks/harness/duration.h"
 
@@ -37,15 +39,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-volatile sig_atomic_t g_stop_signal = 0;
-void OnStopSignal(int signal) { g_stop_signal = signal; }
-
-void Sleep(double seconds) {
-  timespec t{static_cast<time_t>(seconds),
-             static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
-  nanosleep(&t, nullptr);  // a signal cuts it short, as wanted
-}
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -78,60 +71,6 @@ std::string Quote(const std::string& s) {
   return out + "'";
 }
 
-struct Captured {
-  int exit_code = -1;  // 127 when it cannot be executed
-  std::string output;  // stdout and stderr
-};
-
-// Runs argv (argv[0] looked up on PATH) and collects its output.
-Captured Capture(const std::vector<std::string>& args) {
-  Captured result;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    result.output = absl::StrCat("pipe: ", std::strerror(errno));
-    return result;
-  }
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    execvp(argv[0], argv.data());
-    const std::string message = absl::StrCat("cannot execute ", args[0], ": ", std::strerror(errno));
-    (void)!write(1, message.data(), message.size());
-    _exit(127);
-  }
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
-    result.output = absl::StrCat("fork: ", std::strerror(errno));
-    return result;
-  }
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fds[0], buffer, sizeof buffer);
-    if (n > 0) {
-      result.output.append(buffer, n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 bool OnPath(const std::string& command) {
   const char* path = std::getenv("PATH");
   for (absl::string_view dir : absl::StrSplit(path == nullptr ? "" : path, ':')) {
@@ -153,7 +92,7 @@ bool Active(const std::string& state) {
 // Every job squeue knows (ended ones too, while Slurm keeps them): id -> state. nullopt
 // when squeue fails (the controller does not answer): the caller keeps what it knew.
 std::optional<std::map<std::string, std::string>> JobStates() {
-  const Captured out = Capture({"squeue", "-h", "--states=all", "-o", "%i|%T"});
+  const ProcessResult out = CaptureOutput({"squeue", "-h", "--states=all", "-o", "%i|%T"});
   if (out.exit_code != 0) return std::nullopt;
   std::map<std::string, std::string> states;
   for (absl::string_view line : absl::StrSplit(out.output, '\n', absl::SkipEmpty())) {
@@ -167,7 +106,7 @@ std::optional<std::map<std::string, std::string>> JobStates() {
 
 // An ended job's state and exit code from scontrol ("ExitCode=<code>:<signal>").
 void EndedJob(const std::string& id, std::string* state, int* exit_code) {
-  const Captured out = Capture({"scontrol", "-o", "show", "job", id});
+  const ProcessResult out = CaptureOutput({"scontrol", "-o", "show", "job", id});
   if (out.exit_code != 0) return;
   for (absl::string_view field : absl::StrSplit(out.output, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&field, "JobState=")) {
@@ -190,53 +129,67 @@ struct Job {
   std::optional<Clock::time_point> running_since;
 };
 
-class SlurmSuite {
+// The job script of a run: the task's command line, its exit code written last.
+std::string JobScript(const RunSpec& run, const std::vector<std::string>& args,
+                      const std::string& exit_file) {
+  std::vector<std::string> quoted;
+  for (const std::string& a : args) quoted.push_back(Quote(a));
+  return absl::StrCat(
+      "#!/bin/bash\n"
+      "# ", run.dir, ": written by the suite (--launcher=slurm), submitted with sbatch.\n"
+      "echo \"== suite: Slurm job ${SLURM_JOB_ID} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ): ",
+      absl::StrJoin(args, " "), "\"\n",
+      absl::StrJoin(quoted, " "), " </dev/null\n"
+      "code=$?\n"
+      "echo \"$code\" > ", Quote(exit_file + ".tmp"), " && mv -f ", Quote(exit_file + ".tmp"), " ",
+      Quote(exit_file), "\n"
+      "exit $code\n");
+}
+
+// The job id slurm_job.json records for an earlier submission of the run in `dir`, or "".
+std::string PreviousJob(const std::string& dir) {
+  const nlohmann::json record =
+      nlohmann::json::parse(ReadText(dir + "/slurm_job.json"), nullptr, false);
+  if (record.is_object() && record.value("job_id", nlohmann::json()).is_string()) {
+    return record["job_id"].get<std::string>();
+  }
+  return "";
+}
+
+class SlurmSuite : public Launch {
  public:
   SlurmSuite(const std::vector<RunSpec>& runs, const RunnerOptions& options,
              const SlurmOptions& slurm)
-      : runs_(runs), options_(options), slurm_(slurm), out_(options.progress),
-        tty_(isatty(fileno(out_))) {
-    result_.total = static_cast<int>(runs.size());
-  }
+      : Launch(runs, options), slurm_(slurm) {}
 
   SuiteResult Run(int* in_flight);
 
  private:
-  std::string Dir(size_t i) const { return options_.results_dir + "/" + runs_[i].dir; }
-  int Done() const {
-    return result_.completed + result_.diverged + result_.skipped + result_.failed;
-  }
-  void Fail(size_t i, int code, const std::string& reason) {
-    ++result_.failed;
-    result_.failures.push_back({Dir(i), code, reason, Dir(i) + "/stderr.log"});
-  }
-  std::string Counts() const;
-  void Line(const std::string& text);
-  void StatusLine();
-  // Submits run i; false (and a failure) when sbatch refuses it.
+  std::string Counts() const override;
   enum class Submitted { kSubmitted, kAttached, kDone, kLocked, kFailed };
+  // Submits run i, or follows its job when one is still queued or running.
   Submitted Submit(size_t i, const std::map<std::string, std::string>& states);
+  bool Attach(size_t i, const std::string& previous, const std::map<std::string, std::string>& states);
+  Submitted SubmitJob(size_t i, const std::string& previous);
+  // Submits the runs of `pending`; those another suite holds go to `locked`.
+  void SubmitAll(const std::vector<size_t>& pending, const std::map<std::string, std::string>& states,
+                 std::vector<size_t>& locked);
+  // The jobs `states` no longer shows active, finished.
+  void FinishEnded(const std::map<std::string, std::string>& states);
   void Finish(const Job& job);
+  void Summarize(int* in_flight);
 
-  const std::vector<RunSpec>& runs_;
-  const RunnerOptions& options_;
   const SlurmOptions& slurm_;
-  std::FILE* out_;
-  const bool tty_;
-  SuiteResult result_;
   std::vector<Job> jobs_;
   int attached_ = 0;
-  double seconds_sum_ = 0.0;
-  int seconds_count_ = 0;
-  bool status_shown_ = false;
 };
 
 std::string SlurmSuite::Counts() const {
   int queued = 0, running = 0;
   for (const Job& j : jobs_) (j.state == "RUNNING" || j.state == "COMPLETING") ? ++running : ++queued;
   std::string eta = "?";
-  if (seconds_count_ > 0) {
-    const double mean = seconds_sum_ / seconds_count_;
+  if (const std::optional<double> mean_seconds = MeanSeconds()) {
+    const double mean = *mean_seconds;
     double work = 0.0;
     for (const Job& j : jobs_) {
       const double ran =
@@ -249,22 +202,7 @@ std::string SlurmSuite::Counts() const {
                       ", skipped ", result_.skipped, ", ETA ", eta);
 }
 
-void SlurmSuite::Line(const std::string& text) {
-  if (status_shown_) std::fputs("\r\033[K", out_);
-  status_shown_ = false;
-  std::fprintf(out_, "%s\n", text.c_str());
-  std::fflush(out_);
-}
-
-void SlurmSuite::StatusLine() {
-  if (!tty_) return;
-  std::fprintf(out_, "\r\033[K[%d/%d] %s", Done(), result_.total, Counts().c_str());
-  std::fflush(out_);
-  status_shown_ = true;
-}
-
 SlurmSuite::Submitted SlurmSuite::Submit(size_t i, const std::map<std::string, std::string>& states) {
-  const RunSpec& run = runs_[i];
   const std::string dir = Dir(i);
   std::error_code error;
   fs::create_directories(dir, error);
@@ -272,58 +210,42 @@ SlurmSuite::Submitted SlurmSuite::Submit(size_t i, const std::map<std::string, s
     Fail(i, 1, "cannot create the run directory: " + error.message());
     return Submitted::kFailed;
   }
-  // suite.lock while deciding and submitting: another suite (local or Slurm) on the same
-  // results folder never runs or submits the run at the same time.
-  const int lock_fd = open((dir + "/suite.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) {
-    Fail(i, 1, absl::StrCat("cannot open suite.lock: ", std::strerror(errno)));
+  // suite.lock while deciding and submitting.
+  const SuiteLock lock = TakeSuiteLock(dir);
+  if (lock.state == SuiteLock::State::kOpenFailed) {
+    Fail(i, 1, lock.error);
     return Submitted::kFailed;
   }
-  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    close(lock_fd);
-    return Submitted::kLocked;
-  }
+  if (lock.state != SuiteLock::State::kTaken) return Submitted::kLocked;
   struct Unlock {
     int fd;
     ~Unlock() { close(fd); }
-  } unlock{lock_fd};
+  } unlock{lock.fd};
 
   const RunStatus status = ReadRunState(dir).status;
   if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) return Submitted::kDone;
-  // A job of an earlier suite still queued or running: follow it.
-  const nlohmann::json record =
-      nlohmann::json::parse(ReadText(dir + "/slurm_job.json"), nullptr, false);
-  std::string previous;
-  if (record.is_object() && record.value("job_id", nlohmann::json()).is_string()) {
-    previous = record["job_id"].get<std::string>();
-    const auto it = states.find(previous);
-    if (it != states.end() && Active(it->second)) {
-      jobs_.push_back({i, previous, it->second, Clock::now(), std::nullopt});
-      if (it->second == "RUNNING") jobs_.back().running_since = Clock::now();
-      ++attached_;
-      Line(absl::StrCat("[", Done(), "/", result_.total, "] attached   ", run.dir, "  (Slurm job ",
-                        previous, ", ", it->second, ")"));
-      return Submitted::kAttached;
-    }
-  }
+  const std::string previous = PreviousJob(dir);
+  if (!previous.empty() && Attach(i, previous, states)) return Submitted::kAttached;
+  return SubmitJob(i, previous);
+}
 
-  std::vector<std::string> args = {options_.task_binary(run.task)};
-  for (std::string& a : run.TaskArgs()) args.push_back(std::move(a));
-  args.push_back("--out=" + dir);
-  args.push_back("--cache_dir=" + options_.results_dir + "/cache");
-  std::vector<std::string> quoted;
-  for (const std::string& a : args) quoted.push_back(Quote(a));
+// A job of an earlier suite still queued or running: follow it.
+bool SlurmSuite::Attach(size_t i, const std::string& previous,
+                        const std::map<std::string, std::string>& states) {
+  const auto it = states.find(previous);
+  if (it == states.end() || !Active(it->second)) return false;
+  jobs_.push_back({i, previous, it->second, Clock::now(), std::nullopt});
+  if (it->second == "RUNNING") jobs_.back().running_since = Clock::now();
+  ++attached_;
+  RunLine(i, "attached   ", absl::StrCat("  (Slurm job ", previous, ", ", it->second, ")"));
+  return true;
+}
+
+SlurmSuite::Submitted SlurmSuite::SubmitJob(size_t i, const std::string& previous) {
+  const RunSpec& run = runs_[i];
+  const std::string dir = Dir(i);
   const std::string exit_file = dir + "/slurm_exit_code";
-  const std::string script = absl::StrCat(
-      "#!/bin/bash\n"
-      "# ", run.dir, ": written by the suite (--launcher=slurm), submitted with sbatch.\n"
-      "echo \"== suite: Slurm job ${SLURM_JOB_ID} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ): ",
-      absl::StrJoin(args, " "), "\"\n",
-      absl::StrJoin(quoted, " "), " </dev/null\n"
-      "code=$?\n"
-      "echo \"$code\" > ", Quote(exit_file + ".tmp"), " && mv -f ", Quote(exit_file + ".tmp"), " ",
-      Quote(exit_file), "\n"
-      "exit $code\n");
+  const std::string script = JobScript(run, TaskCommand(run, options_, dir), exit_file);
   const std::string script_path = dir + "/slurm_job.sh";
   std::remove(exit_file.c_str());
   if (!WriteAtomically(script_path, script) || chmod(script_path.c_str(), 0755) != 0) {
@@ -335,7 +257,7 @@ SlurmSuite::Submitted SlurmSuite::Submit(size_t i, const std::map<std::string, s
                                      "--output=" + dir + "/stderr.log", "--open-mode=append"};
   for (std::string& a : SbatchSettings(slurm_)) sbatch.push_back(std::move(a));
   sbatch.push_back(script_path);
-  const Captured out = Capture(sbatch);
+  const ProcessResult out = CaptureOutput(sbatch);
   // --parsable prints "<id>" or "<id>;<cluster>".
   const std::string id = std::string(absl::StripAsciiWhitespace(
       std::vector<std::string>(absl::StrSplit(out.output, ';')).front()));
@@ -351,8 +273,9 @@ SlurmSuite::Submitted SlurmSuite::Submit(size_t i, const std::map<std::string, s
   WriteAtomically(dir + "/slurm_job.json", job.dump(2) + "\n");
   jobs_.push_back({i, id, "PENDING", Clock::now(), std::nullopt});
   ++result_.started;
-  Line(absl::StrCat("[", Done(), "/", result_.total, "] submitted  ", run.dir, "  (Slurm job ", id,
-                    previous.empty() ? "" : absl::StrCat(", after job ", previous, " ended"), ")"));
+  RunLine(i, "submitted  ", absl::StrCat("  (Slurm job ", id,
+                                         previous.empty() ? "" : absl::StrCat(", after job ", previous, " ended"),
+                                         ")"));
   return Submitted::kSubmitted;
 }
 
@@ -370,44 +293,58 @@ void SlurmSuite::Finish(const Job& job) {
   const bool have_code = absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadText(exit_file)), &from_script);
   EndedJob(job.id, &state, &code);
   if (have_code) code = from_script;
-  const RunState run = ReadRunState(dir);
   const double seconds =
       std::chrono::duration<double>(Clock::now() - job.running_since.value_or(job.seen)).count();
-  std::string what;
-  std::string metric = PrimaryMetricText(run.run);
-  if (code == 0 && run.status == RunStatus::kCompleted) {
-    ++result_.completed;
-    what = "completed";
-  } else if (code == 3 && run.status == RunStatus::kDiverged) {
-    ++result_.diverged;
-    what = "diverged ";
-  } else {
-    std::string reason = absl::StrCat("Slurm job ", job.id, " ", state.empty() ? "ended" : state);
-    if (code >= 0) {
-      absl::StrAppend(&reason, code > 128 && !have_code ? absl::StrCat(", killed by signal ", code - 128)
-                                                        : absl::StrCat(", exit code ", code));
-    }
-    if (code == 0 || code == 3) absl::StrAppend(&reason, " but run.json says ", StatusName(run.status));
-    Fail(job.index, code < 0 ? 1 : code, reason);
-    what = "FAILED   ";
-    metric = reason;
+  std::string reason = absl::StrCat("Slurm job ", job.id, " ", state.empty() ? "ended" : state);
+  if (code >= 0) {
+    absl::StrAppend(&reason, code > 128 && !have_code ? absl::StrCat(", killed by signal ", code - 128)
+                                                      : absl::StrCat(", exit code ", code));
   }
-  seconds_sum_ += seconds;
-  ++seconds_count_;
-  Line(absl::StrFormat("[%d/%d] %s  %s  %s  %.1f s  (%s)", Done(), result_.total, what,
-                       runs_[job.index].dir, metric, seconds, Counts()));
+  Ended(job.index, code, code < 0 ? 1 : code, reason, seconds);
+}
+
+void SlurmSuite::SubmitAll(const std::vector<size_t>& pending,
+                           const std::map<std::string, std::string>& states,
+                           std::vector<size_t>& locked) {
+  for (size_t i : pending) {
+    if (StopSignals::Received() != 0) break;
+    switch (Submit(i, states)) {
+      case Submitted::kDone:
+        ++result_.skipped;
+        RunLine(i, "skipped    ", "  (finished elsewhere)");
+        break;
+      case Submitted::kLocked:
+        locked.push_back(i);
+        break;
+      case Submitted::kFailed:
+        RunLine(i, "FAILED     ", "  " + result_.failures.back().reason);
+        break;
+      case Submitted::kSubmitted:
+      case Submitted::kAttached:
+        break;
+    }
+  }
+}
+
+void SlurmSuite::FinishEnded(const std::map<std::string, std::string>& states) {
+  std::vector<Job> ended;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    const auto found = states.find(it->id);
+    const std::string state = found == states.end() ? "" : found->second;
+    it->state = state;
+    if (Active(state)) {
+      if (state == "RUNNING" && !it->running_since) it->running_since = Clock::now();
+      ++it;
+    } else {
+      ended.push_back(*it);
+      it = jobs_.erase(it);
+    }
+  }
+  for (const Job& job : ended) Finish(job);
 }
 
 SuiteResult SlurmSuite::Run(int* in_flight) {
-  std::vector<size_t> pending;
-  for (size_t i = 0; i < runs_.size(); ++i) {
-    const RunStatus status = ReadRunState(Dir(i)).status;
-    if (status == RunStatus::kCompleted || status == RunStatus::kDiverged) {
-      ++result_.skipped;
-    } else {
-      pending.push_back(i);
-    }
-  }
+  std::vector<size_t> pending = SkipFinished();
   Line(absl::StrCat("suite: ", runs_.size(), " runs; ", result_.skipped,
                     " already completed or diverged (skipped); ", pending.size(),
                     " to run as Slurm jobs"));
@@ -423,60 +360,32 @@ SuiteResult SlurmSuite::Run(int* in_flight) {
   }
   std::vector<size_t> locked;
   Clock::time_point last_status = Clock::now();
-  while (g_stop_signal == 0) {
-    for (size_t i : pending) {
-      if (g_stop_signal != 0) break;
-      switch (Submit(i, states)) {
-        case Submitted::kDone:
-          ++result_.skipped;
-          Line(absl::StrCat("[", Done(), "/", result_.total, "] skipped    ", runs_[i].dir,
-                            "  (finished elsewhere)"));
-          break;
-        case Submitted::kLocked:
-          locked.push_back(i);
-          break;
-        case Submitted::kFailed:
-          Line(absl::StrCat("[", Done(), "/", result_.total, "] FAILED     ", runs_[i].dir, "  ",
-                            result_.failures.back().reason));
-          break;
-        case Submitted::kSubmitted:
-        case Submitted::kAttached:
-          break;
-      }
-    }
+  while (StopSignals::Received() == 0) {
+    SubmitAll(pending, states, locked);
     pending.clear();
     if (!slurm_.wait || (jobs_.empty() && locked.empty())) break;
     Sleep(slurm_.poll_seconds);
-    if (g_stop_signal != 0) break;
+    if (StopSignals::Received() != 0) break;
     // Runs another suite held: looked at again (their lock is usually free by now).
     pending.swap(locked);
     std::optional<std::map<std::string, std::string>> now = JobStates();
     if (!now) continue;  // the controller did not answer: try again
     states = std::move(*now);
-    std::vector<Job> ended;
-    for (auto it = jobs_.begin(); it != jobs_.end();) {
-      const auto found = states.find(it->id);
-      const std::string state = found == states.end() ? "" : found->second;
-      if (Active(state)) {
-        it->state = state;
-        if (state == "RUNNING" && !it->running_since) it->running_since = Clock::now();
-        ++it;
-      } else {
-        it->state = state;
-        ended.push_back(*it);
-        it = jobs_.erase(it);
-      }
-    }
-    for (const Job& job : ended) Finish(job);
+    FinishEnded(states);
     if (Clock::now() - last_status > std::chrono::seconds(1)) {
       StatusLine();
       last_status = Clock::now();
     }
   }
+  Summarize(in_flight);
+  return result_;
+}
+
+void SlurmSuite::Summarize(int* in_flight) {
   if (in_flight != nullptr) *in_flight = static_cast<int>(jobs_.size());
-  if (g_stop_signal != 0) {
-    result_.signal = g_stop_signal;
-    Line(absl::StrCat("suite: ", strsignal(g_stop_signal), ": ", jobs_.size(),
+  if (const int signal = StopSignals::Received(); signal != 0) {
+    result_.signal = signal;
+    Line(absl::StrCat("suite: ", strsignal(signal), ": ", jobs_.size(),
                       " Slurm job(s) keep their places; run the suite again to reattach"));
   } else if (!slurm_.wait) {
     Line(absl::StrCat("suite: --no_wait: ", jobs_.size(), " Slurm job(s) queued or running (",
@@ -485,7 +394,6 @@ SuiteResult SlurmSuite::Run(int* in_flight) {
   }
   Line(absl::StrCat("suite: ", result_.started, " Slurm jobs submitted, ", attached_,
                     " reattached"));
-  return result_;
 }
 
 }  // namespace
@@ -524,7 +432,7 @@ absl::Status CheckSlurm(const SlurmOptions& slurm, int cpus) {
   std::vector<std::string> args = {"sbatch", "--test-only", absl::StrCat("--cpus-per-task=", cpus)};
   for (std::string& a : SbatchSettings(slurm)) args.push_back(std::move(a));
   args.push_back("--wrap=true");
-  const Captured out = Capture(args);
+  const ProcessResult out = CaptureOutput(args);
   if (out.exit_code != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--launcher=slurm: Slurm refuses these settings (", absl::StrJoin(args, " "), "): ",
@@ -535,17 +443,8 @@ absl::Status CheckSlurm(const SlurmOptions& slurm, int cpus) {
 
 SuiteResult RunAllSlurm(const std::vector<RunSpec>& runs, const RunnerOptions& options,
                         const SlurmOptions& slurm, int* in_flight) {
-  g_stop_signal = 0;
-  struct sigaction action {}, old_int{}, old_term{};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
-  SuiteResult result = SlurmSuite(runs, options, slurm).Run(in_flight);
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  return result;
+  StopSignals stop_signals;
+  return SlurmSuite(runs, options, slurm).Run(in_flight);
 }
 
 }  // namespace gs::benchmarks

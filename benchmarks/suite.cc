@@ -30,6 +30,7 @@
 #include "benchmarks/tuning.h"
 #include "reports/report.h"
 #include "tasks/harness/boundary.h"
+#include "tasks/harness/workspace.h"
 
 ABSL_FLAG(std::string, grid, "",
           "a grid name (benchmarks/grids/<name>.json: smoke, demo, quick, paper, ablation_*, "
@@ -80,7 +81,7 @@ int ListRuns(const std::vector<RunSpec>& runs, const std::string& results) {
         state.status == RunStatus::kCompleted || state.status == RunStatus::kDiverged;
     done += finished;
     std::printf("%-9s  %s/%s%s%s\n", StatusName(state.status), results.c_str(), run.dir.c_str(),
-                finished ? "  " : "", finished ? PrimaryMetricText(state.run).c_str() : "");
+                finished ? "  " : "", finished ? PrimaryMetricText(state).c_str() : "");
   }
   return done;
 }
@@ -177,7 +178,7 @@ ExitCode LoadSuiteSetup(const char* argv0, SuiteSetup& setup) {
   setup.names = *std::move(names);
   setup.tasks_dir = absl::GetFlag(FLAGS_tasks_dir).empty()
                         ? ""
-                        : Absolute(absl::GetFlag(FLAGS_tasks_dir), UserWorkspace());
+                        : Absolute(absl::GetFlag(FLAGS_tasks_dir), tasks::UserWorkspace());
   std::string catalog_binary;
   for (const std::string& task : setup.names.tasks) {
     if (access(setup.TaskBinary(task).c_str(), X_OK) == 0) {
@@ -195,7 +196,7 @@ ExitCode LoadSuiteSetup(const char* argv0, SuiteSetup& setup) {
     std::fprintf(stderr, "suite: %s\n", std::string(s.message()).c_str());
     return kExitFailed;
   }
-  const std::string workspace = UserWorkspace();
+  const std::string workspace = tasks::UserWorkspace();
   absl::StatusOr<GridFile> grid_file =
       ResolveGrid(absl::GetFlag(FLAGS_grid), setup.runfiles, workspace);
   if (!grid_file.ok()) return BadInput(std::string(grid_file.status().message()));

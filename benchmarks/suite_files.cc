@@ -19,28 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kWorkspace[] = "gradient_smoothing";
-
-bool IsDir(const std::string& path) {
-  std::error_code error;
-  return !path.empty() && fs::is_directory(path, error);
-}
+constexpr const char* kWorkspace = kRunfilesWorkspace;
 
 }  // namespace
-
-std::string FindRunfilesDir(const char* argv0) {
-  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    const char* dir = std::getenv(variable);
-    if (dir != nullptr && IsDir(std::string(dir) + "/" + kWorkspace)) return dir;
-  }
-  if (argv0 != nullptr && IsDir(std::string(argv0) + ".runfiles")) {
-    return fs::absolute(std::string(argv0) + ".runfiles").string();
-  }
-  std::error_code error;
-  const fs::path self = fs::read_symlink("/proc/self/exe", error);
-  if (!error && IsDir(self.string() + ".runfiles")) return self.string() + ".runfiles";
-  return "";
-}
 
 std::string TaskBinaryPath(const std::string& runfiles, const std::string& task) {
   return absl::StrCat(runfiles, "/", kWorkspace, "/tasks/", task);
@@ -106,11 +87,6 @@ absl::StatusOr<GridFile> ResolveGrid(const std::string& grid, const std::string&
   }
   return GridFile{absl::StrCat(runfiles, "/", kWorkspace, "/benchmarks/grids/", grid, ".json"),
                   absl::StrCat("benchmarks/grids/", grid, ".json")};
-}
-
-std::string UserWorkspace() {
-  const char* dir = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-  return dir != nullptr ? std::string(dir) : fs::current_path().string();
 }
 
 std::string Absolute(const std::string& path, const std::string& workspace) {

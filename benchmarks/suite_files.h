@@ -8,12 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "benchmarks/grid.h"
+#include "benchmarks/subprocess.h"
 
 namespace gs::benchmarks {
-
-// The runfiles root: $RUNFILES_DIR, $TEST_SRCDIR (under bazel test), or the .runfiles
-// folder beside the binary (argv[0], then /proc/self/exe). "" when none exists.
-std::string FindRunfilesDir(const char* argv0);
 
 // <runfiles>/gradient_smoothing/tasks/<task>.
 std::string TaskBinaryPath(const std::string& runfiles, const std::string& task);
@@ -37,9 +34,6 @@ struct GridFile {
 // with a '/' or ending in .json; relative paths resolve against `workspace`).
 absl::StatusOr<GridFile> ResolveGrid(const std::string& grid, const std::string& runfiles,
                                         const std::string& workspace);
-
-// $BUILD_WORKSPACE_DIRECTORY under `bazel run`, else the current directory.
-std::string UserWorkspace();
 
 // `path` made absolute against `workspace`, normalised.
 std::string Absolute(const std::string& path, const std::string& workspace);

@@ -16,18 +16,14 @@ using nlohmann::json;
 
 // run.json's selection metric (name, goal), else its primary metric unless that is a
 // test metric (test_*): no choice is ever made on a test metric. Empty when neither.
-std::pair<std::string, std::string> SelectionMetric(const json& run) {
-  for (const char* key : {"selection_metric", "primary_metric"}) {
-    if (!run.contains(key) || !run[key].is_object()) continue;
-    const json name = run[key].value("name", json()), goal = run[key].value("goal", json());
-    if (!name.is_string() || !goal.is_string()) continue;
-    if (std::string(key) == "primary_metric" &&
-        absl::StartsWith(name.get<std::string>(), "test_")) {
-      break;
-    }
-    return {name.get<std::string>(), goal.get<std::string>()};
+std::pair<std::string, std::string> SelectionMetric(const tasks::RunRecord& run) {
+  const tasks::RecordedMetric& selection = run.selection_metric;
+  if (!selection.name.empty() && !selection.goal.empty()) return {selection.name, selection.goal};
+  const tasks::RecordedMetric& primary = run.primary_metric;
+  if (primary.name.empty() || primary.goal.empty() || absl::StartsWith(primary.name, "test_")) {
+    return {"", ""};
   }
-  return {"", ""};
+  return {primary.name, primary.goal};
 }
 
 json OptionalNumber(const std::optional<double>& v) { return v ? json(*v) : json(); }
@@ -69,19 +65,16 @@ ArmChoice ChooseCandidate(const TunedArm& arm, const std::string& results_dir) {
       TrialOutcome t{seed, trial.dir, StatusName(state.status), std::nullopt};
       if (state.status == RunStatus::kNew || state.status == RunStatus::kPartial) pending = true;
       // A partial run says what it is: running (or stopped) or failed.
-      if (state.status == RunStatus::kPartial && state.run.is_object() &&
-          state.run.value("status", json()).is_string()) {
-        t.status = state.run["status"].get<std::string>();
+      if (state.status == RunStatus::kPartial && !state.recorded_status.empty()) {
+        t.status = state.recorded_status;
       }
       if (state.status == RunStatus::kCompleted) {
-        const auto [metric, goal] = SelectionMetric(state.run);
+        const auto [metric, goal] = SelectionMetric(*state.run);
         if (choice.metric.empty()) {
           choice.metric = metric;
           choice.goal = goal;
         }
-        const json value = state.run.contains("final") && state.run["final"].is_object()
-                               ? state.run["final"].value(metric, json())
-                               : json();
+        const json value = state.run->final.value(metric, json());
         // A trial scored by another metric (another build of the task) is not comparable.
         if (metric == choice.metric && value.is_number() && std::isfinite(value.get<double>())) {
           t.value = value.get<double>();

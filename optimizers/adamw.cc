@@ -53,7 +53,7 @@ OptionValues AdamW::option_values() const {
   return v;
 }
 
-StepRule AdamW::Rule(const Slot& slot) const {
+LrAndDecay AdamW::LrAndDecayFor(const Slot& slot) const {
   return {options_.lr(), slot.decays() ? options_.weight_decay() : 0.0};
 }
 
@@ -71,14 +71,15 @@ void AdamW::Direction(const Slot& /*slot*/, const at::Tensor& grad, SlotState& s
 void AdamW::Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  double lr_scale) {
   kernels::AdamWStep(slot.param(), grad, state["exp_avg"], state["exp_avg_sq"],
-                     Hyper(options_, step), options_.lr() * lr_scale, Rule(slot).weight_decay);
+                     Hyper(options_, step), options_.lr() * lr_scale,
+                     LrAndDecayFor(slot).weight_decay);
 }
 
 bool AdamW::MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                       const DepthMix& mix, double lr_scale) {
   kernels::AdamWMixedStep(mix, slot.param(), grad, state.at("exp_avg"), state.at("exp_avg_sq"),
                           Hyper(options_, step), options_.lr() * lr_scale,
-                          Rule(slot).weight_decay);
+                          LrAndDecayFor(slot).weight_decay);
   return true;
 }
 

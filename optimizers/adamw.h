@@ -32,7 +32,7 @@ class AdamW : public BaseOptimizer {
 
   std::string name() const override { return "adamw"; }
   OptionValues option_values() const override;
-  StepRule Rule(const Slot& slot) const override;
+  LrAndDecay LrAndDecayFor(const Slot& slot) const override;
   void InitState(const Slot& slot, SlotState& state) const override;
   bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  const DepthMix& mix, double lr_scale) override;

@@ -17,7 +17,7 @@ void BaseOptimizer::Step(Slot& slot, const at::Tensor& grad, SlotState& state, i
                          double lr_scale) {
   at::Tensor& direction = slot.scratch();
   Direction(slot, grad, state, step, direction);
-  const StepRule rule = Rule(slot);
+  const LrAndDecay rule = LrAndDecayFor(slot);
   kernels::ApplyUpdate(slot.param(), direction, rule.lr * lr_scale, rule.weight_decay);
 }
 

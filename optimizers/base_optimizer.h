@@ -58,7 +58,7 @@ class Slot {
 using SlotState = std::map<std::string, at::Tensor>;
 
 // Learning rate and decoupled weight decay of a slot.
-struct StepRule {
+struct LrAndDecay {
   double lr;
   double weight_decay;
 };
@@ -76,7 +76,7 @@ class BaseOptimizer {
   // Learning rate and decoupled weight decay of `slot`, before any schedule; the weight
   // decay is 0 where !slot.decays(). An optimizer whose weight decay is part of the
   // gradient (SGD) returns 0 here.
-  virtual StepRule Rule(const Slot& slot) const = 0;
+  virtual LrAndDecay LrAndDecayFor(const Slot& slot) const = 0;
 
   // Creates the state buffers of `slot` (called once, before its first step).
   virtual void InitState(const Slot& slot, SlotState& state) const = 0;
@@ -87,7 +87,7 @@ class BaseOptimizer {
                          int64_t step, at::Tensor& direction) = 0;
 
   // A whole step for a slot whose direction is not transformed:
-  // p <- p * (1 - lr * wd) - lr * D with {lr, wd} = Rule(slot), lr scaled by lr_scale.
+  // p <- p * (1 - lr * wd) - lr * D with {lr, wd} = LrAndDecayFor(slot), lr scaled by lr_scale.
   // Optimizers may override it with a fused loop that gives the same bits.
   virtual void Step(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                     double lr_scale);

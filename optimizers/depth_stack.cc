@@ -17,10 +17,10 @@ namespace {
 struct ParsedName {
   size_t chain;     // index into chains
   int64_t block;
-  std::string slot;
+  std::string in_block_name;  // the name inside the block: "attn.qkv.weight"
 };
 
-// `c.<i>.<slot>` for the longest matching chain prefix c, else nullopt.
+// `c.<i>.<in-block name>` for the longest matching chain prefix c, else nullopt.
 std::optional<ParsedName> ParseName(absl::string_view name,
                                     const std::vector<std::string>& chains) {
   std::optional<ParsedName> best;
@@ -62,10 +62,10 @@ absl::StatusOr<DepthLayout> FindDepthGroups(const std::vector<NamedTensor>& para
           "chain prefix '", chain, "' is not a parameter-name prefix such as 'blocks'"));
     }
   }
-  // Per chain: block index -> (slot -> parameter), and slot order of first appearance.
+  // Per chain: block index -> (in-block name -> parameter), and name order of first appearance.
   struct Chain {
     std::map<int64_t, std::map<std::string, const NamedTensor*>> blocks;
-    std::vector<std::string> slot_order;
+    std::vector<std::string> name_order;
     size_t first_seen = SIZE_MAX;
   };
   std::vector<Chain> found(chains.size());
@@ -83,13 +83,13 @@ absl::StatusOr<DepthLayout> FindDepthGroups(const std::vector<NamedTensor>& para
     }
     Chain& chain = found[parsed->chain];
     chain.first_seen = std::min(chain.first_seen, i);
-    auto& slots = chain.blocks[parsed->block];
-    if (!slots.emplace(parsed->slot, &p).second) {
+    auto& by_name = chain.blocks[parsed->block];
+    if (!by_name.emplace(parsed->in_block_name, &p).second) {
       return absl::InvalidArgumentError(absl::StrCat("parameter '", p.name, "' appears twice"));
     }
-    if (std::find(chain.slot_order.begin(), chain.slot_order.end(), parsed->slot) ==
-        chain.slot_order.end()) {
-      chain.slot_order.push_back(parsed->slot);
+    if (std::find(chain.name_order.begin(), chain.name_order.end(), parsed->in_block_name) ==
+        chain.name_order.end()) {
+      chain.name_order.push_back(parsed->in_block_name);
     }
   }
 
@@ -105,24 +105,24 @@ absl::StatusOr<DepthLayout> FindDepthGroups(const std::vector<NamedTensor>& para
     const Chain& chain = found[c];
     const std::string& prefix = chains[c];
     int64_t expected = 0;
-    for (const auto& [block, slots] : chain.blocks) {
+    for (const auto& [block, by_name] : chain.blocks) {
       if (block != expected) {
         return absl::InvalidArgumentError(absl::StrCat(
             "chain '", prefix, "' has block ", block, " but no block ", expected,
-            ": blocks must be numbered 0..L-1 (parameter '", slots.begin()->second->name,
+            ": blocks must be numbered 0..L-1 (parameter '", by_name.begin()->second->name,
             "')"));
       }
       ++expected;
     }
-    for (const std::string& slot : chain.slot_order) {
-      DepthGroup group{prefix, slot, {}, {}};
+    for (const std::string& in_block_name : chain.name_order) {
+      DepthGroup group{prefix, in_block_name, {}, {}};
       const at::Tensor* first = nullptr;
-      for (const auto& [block, slots] : chain.blocks) {
-        auto it = slots.find(slot);
-        if (it == slots.end()) {
+      for (const auto& [block, by_name] : chain.blocks) {
+        auto it = by_name.find(in_block_name);
+        if (it == by_name.end()) {
           return absl::InvalidArgumentError(absl::StrCat(
               "chain '", prefix, "': block ", block, " has no parameter '", prefix, ".",
-              block, ".", slot, "' that the other blocks have; every block of a chain "
+              block, ".", in_block_name, "' that the other blocks have; every block of a chain "
               "must have the same slots"));
         }
         const NamedTensor& p = *it->second;

@@ -1,7 +1,7 @@
 // Depth groups and depth stacks: the suite's central data structure.
 //
-// A model with L repeated blocks names their parameters `<chain>.<i>.<slot>`, for
-// example `blocks.3.attn.qkv.weight`. For each chain and slot the L parameters form a
+// A model with L repeated blocks names their parameters `<chain>.<i>.<in-block name>`, for
+// example `blocks.3.attn.qkv.weight`. For each chain and in-block name the L parameters form a
 // depth group; its data (and gradients) live in one contiguous [L, ...] tensor, the
 // stack, and each block's parameter becomes a view of its slice. A base optimizer
 // step is then a few operations per group instead of per parameter, and smoothing is
@@ -26,16 +26,16 @@ struct NamedTensor {
   at::Tensor tensor;
 };
 
-// One slot of one chain across its blocks, e.g. `blocks.*.attn.qkv.weight`.
+// One parameter of one chain across its blocks, e.g. `blocks.*.attn.qkv.weight`.
 struct DepthGroup {
   std::string chain;                // "blocks"
-  std::string slot;                 // "attn.qkv.weight"
+  std::string in_block_name;        // the name inside each block: "attn.qkv.weight"
   std::vector<std::string> names;   // names[i] is block i's parameter name
   std::vector<at::Tensor> params;   // the module's parameters, in block order
 
   int64_t depth() const { return static_cast<int64_t>(params.size()); }
   // "blocks.*.attn.qkv.weight"
-  std::string key() const { return chain + ".*." + slot; }
+  std::string key() const { return chain + ".*." + in_block_name; }
 };
 
 // Parameters split into depth groups and singletons (parameters outside chains).
@@ -46,8 +46,8 @@ struct DepthLayout {
 
 // Splits `params` into depth groups for the given chain prefixes (e.g. {"blocks"} or
 // {"in_blocks", "out_blocks"}). A parameter belongs to chain `c` when its name is
-// `c.<i>.<slot>` with i a non-negative integer. Every chain must have blocks 0..L-1,
-// each with the same slots, and each slot one shape, dtype and device across blocks;
+// `c.<i>.<in-block name>` with i a non-negative integer. Every chain must have blocks 0..L-1,
+// each with the same in-block names, and each name one shape, dtype and device across blocks;
 // anything else is InvalidArgument naming the offending parameter. Parameters that do
 // not require gradients are left out, as torch::optim leaves them untouched.
 absl::StatusOr<DepthLayout> FindDepthGroups(const std::vector<NamedTensor>& params,

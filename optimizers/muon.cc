@@ -79,8 +79,8 @@ OptionValues Muon::option_values() const {
   return v;
 }
 
-StepRule Muon::Rule(const Slot& slot) const {
-  if (!UsesMuon(slot)) return adamw_.Rule(slot);
+LrAndDecay Muon::LrAndDecayFor(const Slot& slot) const {
+  if (!UsesMuon(slot)) return adamw_.LrAndDecayFor(slot);
   return {options_.lr(), slot.decays() ? options_.weight_decay() : 0.0};
 }
 

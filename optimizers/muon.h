@@ -53,7 +53,7 @@ class Muon : public BaseOptimizer {
   static bool UsesMuon(const Slot& slot) { return slot.in_chain() && slot.block_dim() == 2; }
 
   std::string name() const override { return "muon"; }
-  StepRule Rule(const Slot& slot) const override;
+  LrAndDecay LrAndDecayFor(const Slot& slot) const override;
   void InitState(const Slot& slot, SlotState& state) const override;
   bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  const DepthMix& mix, double lr_scale) override;

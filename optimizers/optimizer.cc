@@ -121,7 +121,7 @@ void DepthOptimizer::step() {
     } else {
       at::Tensor& direction = e.slot.scratch();
       base_->Direction(e.slot, grad, e.state, e.steps, direction);
-      const StepRule rule = base_->Rule(e.slot);
+      const LrAndDecay rule = base_->LrAndDecayFor(e.slot);
       double weight_decay = rule.weight_decay;
       if (options_.decay() == SmoothingDecay::kSmoothed && weight_decay != 0.0) {
         // p <- p (1 - lr wd) - lr D  is  p <- p - lr (D + wd p): transform the whole change.

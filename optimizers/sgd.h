@@ -26,7 +26,7 @@ class SGD : public BaseOptimizer {
 
   std::string name() const override { return "sgd"; }
   OptionValues option_values() const override;
-  StepRule Rule(const Slot&) const override { return {options_.lr(), 0.0}; }
+  LrAndDecay LrAndDecayFor(const Slot&) const override { return {options_.lr(), 0.0}; }
   void InitState(const Slot& slot, SlotState& state) const override;
   bool MixedStep(Slot& slot, const at::Tensor& grad, SlotState& state, int64_t step,
                  const DepthMix& mix, double lr_scale) override;

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "benchmarks/subprocess.h"
 #include "tasks/harness/files.h"
 #include "reports/stats.h"
 
@@ -69,7 +70,7 @@ std::string StrengthLabel(const Row& r, const Run& run) {
 std::vector<const Run*> Completed(const Row& r) {
   std::vector<const Run*> runs;
   for (const Run* run : r.runs) {
-    if (run->status == "completed") runs.push_back(run);
+    if (run->status == tasks::RunStatus::kCompleted) runs.push_back(run);
   }
   return runs;
 }
@@ -117,30 +118,21 @@ std::string Script(const Spec& s) {
 std::string Draw(const std::string& gnuplot, const std::string& dir, const std::string& name) {
   const std::string log = absl::StrCat(dir, "/", name, ".log.tmp");
   const std::string script = name + ".gp";
-  // The child only makes async-signal-safe calls: the caller (the suite) may have threads.
-  const pid_t pid = fork();
-  if (pid < 0) return "fork failed";
-  if (pid == 0) {
-    if (chdir(dir.c_str()) != 0) _exit(126);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execl(gnuplot.c_str(), gnuplot.c_str(), "-e", "suffix='.tmp'", script.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  benchmarks::SpawnSpec spec;
+  spec.argv = {gnuplot, "-e", "suffix='.tmp'", script};
+  spec.dir = dir;
+  spec.stdout_fd = spec.stderr_fd = fd;
+  const absl::StatusOr<pid_t> pid = benchmarks::SpawnProcess(spec);
+  if (fd >= 0) close(fd);
+  if (!pid.ok()) return "fork failed";
+  const int code = benchmarks::WaitForExit(*pid);
   absl::StatusOr<std::string> output = ReadFile(log);
   std::remove(log.c_str());
   const std::string base = absl::StrCat(dir, "/", name);
   std::string problem;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    problem = absl::StrCat("gnuplot exited with ", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  if (code != 0) {
+    problem = absl::StrCat("gnuplot exited with ", code >= 128 ? -1 : code);
   } else if (!fs::exists(base + ".png.tmp") || !fs::exists(base + ".svg.tmp")) {
     problem = "gnuplot wrote no image";
   } else if (std::rename((base + ".png.tmp").c_str(), (base + ".png").c_str()) != 0 ||

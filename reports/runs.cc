@@ -12,6 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "tasks/harness/files.h"
+#include "tasks/harness/run_record.h"
+#include "tasks/harness/run_status.h"
 
 namespace gs::reports {
 
@@ -191,105 +193,124 @@ void Walk(const fs::path& dir, const fs::path& root, const std::set<fs::path>& s
 
 }  // namespace
 
-absl::StatusOr<Run> ReadRun(const std::string& dir, const std::string& rel,
-                            std::vector<std::string>* warnings) {
-  absl::StatusOr<std::string> text = ReadFile(dir + "/run.json");
-  if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat(rel, ": run.json cannot be read; skipped"));
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(rel, ": run.json is not valid JSON; skipped"));
-  }
+namespace {
+
+// The fields every run.json has, and the status and goal it may hold, into `run`; an
+// error naming what is missing or wrong.
+absl::Status ReadRequired(const tasks::RunRecordRead& read, const std::string& rel, Run* run) {
+  const tasks::RunRecord& r = read.record;
   std::vector<std::string> missing;
-  Run run;
-  run.path = rel;
-  auto need_string = [&](const json& obj, const std::string& key, const std::string& name,
-                         std::string* out) {
-    if (auto v = String(obj, key)) {
-      *out = *v;
-    } else {
-      missing.push_back(name);
-    }
+  auto need = [&](const std::string& field, bool present) {
+    if (!present) missing.push_back(field);
   };
-  need_string(j, "task", "task", &run.task);
-  need_string(j, "preset", "preset", &run.preset);
-  // The optimizer: an object with its tag (a plain name in older run directories).
-  if (j.contains("optimizer") && j["optimizer"].is_object()) {
-    need_string(j["optimizer"], "tag", "optimizer.tag", &run.optimizer);
-  } else {
-    need_string(j, "optimizer", "optimizer", &run.optimizer);
-  }
-  need_string(j, "status", "status", &run.status);
-  const json empty = json::object();
-  const json& smoothing = j.contains("smoothing") ? j["smoothing"] : empty;
-  need_string(smoothing, "tag", "smoothing.tag", &run.smoothing);
-  need_string(smoothing, "name", "smoothing.name", &run.smoothing_name);
-  const json& primary = j.contains("primary_metric") ? j["primary_metric"] : empty;
-  need_string(primary, "name", "primary_metric.name", &run.metric);
-  need_string(primary, "goal", "primary_metric.goal", &run.goal);
-  if (j.contains("seed") && j["seed"].is_number_integer()) {
-    run.seed = j["seed"].get<int64_t>();
-  } else {
-    missing.push_back("seed");
-  }
-  if (!j.contains("config") || !j["config"].is_object()) missing.push_back("config");
+  need("task", read.Has("task"));
+  need("preset", read.Has("preset"));
+  // An object with its tag (a plain name in older run directories).
+  need(read.Has("optimizer") ? "optimizer.tag" : "optimizer",
+       read.Has("optimizer") && read.Has("optimizer.tag"));
+  need("status", !read.status_text.empty() || read.Has("status"));
+  need("smoothing.tag", String(r.smoothing, "tag").has_value());
+  need("smoothing.name", String(r.smoothing, "name").has_value());
+  need("primary_metric.name", read.Has("primary_metric.name"));
+  need("primary_metric.goal", read.Has("primary_metric.goal"));
+  need("seed", read.Has("seed"));
+  need("config", read.Has("config"));
   if (!missing.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         rel, ": run.json lacks ", absl::StrJoin(missing, ", "), " (partial run); skipped"));
   }
-  if (run.status == "running") {
+  run->task = r.task;
+  run->preset = r.preset;
+  run->optimizer = r.optimizer_tag;
+  run->smoothing = *String(r.smoothing, "tag");
+  run->smoothing_name = *String(r.smoothing, "name");
+  run->metric = r.primary_metric.name;
+  run->goal = r.primary_metric.goal;
+  run->seed = r.seed;
+  if (read.status_text == tasks::RunStatusName(tasks::RunStatus::kRunning)) {
     return absl::InvalidArgumentError(absl::StrCat(rel, ": still running (partial run); skipped"));
   }
-  if (run.status != "completed" && run.status != "diverged" && run.status != "failed") {
-    return absl::InvalidArgumentError(absl::StrCat(rel, ": unknown status '", run.status,
+  if (!read.Has("status")) {
+    return absl::InvalidArgumentError(absl::StrCat(rel, ": unknown status '", read.status_text,
                                                    "' (running|completed|diverged|failed); skipped"));
   }
-  if (run.goal != "min" && run.goal != "max") {
-    return absl::InvalidArgumentError(absl::StrCat(rel, ": primary_metric.goal is '", run.goal,
+  run->status = r.status;
+  if (run->goal != "min" && run->goal != "max") {
+    return absl::InvalidArgumentError(absl::StrCat(rel, ": primary_metric.goal is '", run->goal,
                                                    "', not min or max; skipped"));
   }
-  if (run.status == "completed") {
-    run.value = Number(j.value("final", empty), run.metric);
-    if (!run.value) {
+  return absl::OkStatus();
+}
+
+// The final values, the timing and the selection metric (the primary one where the run
+// declares none).
+absl::Status ReadOutcome(const tasks::RunRecord& r, const std::string& rel, Run* run) {
+  const bool completed = run->status == tasks::RunStatus::kCompleted;
+  if (completed) {
+    run->value = Number(r.final, run->metric);
+    if (!run->value) {
       return absl::InvalidArgumentError(absl::StrCat(
-          rel, ": completed but final.", run.metric, " is missing or not a number (partial run); skipped"));
+          rel, ": completed but final.", run->metric, " is missing or not a number (partial run); skipped"));
     }
   }
-  run.seconds_per_step = Number(j, "seconds_per_step");
-  const json& selection = j.contains("selection_metric") ? j["selection_metric"] : primary;
-  run.selection_metric = String(selection, "name").value_or(run.metric);
-  run.selection_goal = String(selection, "goal").value_or(run.goal);
-  if (run.status == "completed") {
-    run.selection_value = Number(j.value("final", empty), run.selection_metric);
-  }
+  if (r.seconds_per_step && std::isfinite(*r.seconds_per_step)) run->seconds_per_step = r.seconds_per_step;
+  run->selection_metric = r.selection_metric.name.empty() ? run->metric : r.selection_metric.name;
+  run->selection_goal = r.selection_metric.goal.empty() ? run->goal : r.selection_metric.goal;
+  if (completed) run->selection_value = Number(r.final, run->selection_metric);
+  return absl::OkStatus();
+}
 
-  // Smoothing: the tag names the setting, the label shows it, and the options except
-  // the strength name its family.
-  run.smoothing_label = String(smoothing, "label").value_or(run.smoothing);
-  if (run.smoothing_name == "none") {
-    run.smoothing_family = "none";
-  } else {
-    run.strength_name = String(smoothing, "strength").value_or("");
-    const json& options = smoothing.contains("options") ? smoothing["options"] : empty;
-    std::vector<std::string> family = {run.smoothing_name};
-    for (const auto& [key, value] : options.items()) {
-      if (key == run.strength_name) {
-        run.strength = Number(options, key);
-      } else {
-        family.push_back(absl::StrCat(key, "=", ValueText(value)));
-      }
+// Smoothing: the tag names the setting, the label shows it, and the options except the
+// strength name its family.
+void ReadSmoothing(const json& smoothing, Run* run) {
+  run->smoothing_label = String(smoothing, "label").value_or(run->smoothing);
+  if (run->smoothing_name == "none") {
+    run->smoothing_family = "none";
+    return;
+  }
+  run->strength_name = String(smoothing, "strength").value_or("");
+  const json empty = json::object();
+  const json& options = smoothing.contains("options") ? smoothing["options"] : empty;
+  std::vector<std::string> family = {run->smoothing_name};
+  for (const auto& [key, value] : options.items()) {
+    if (key == run->strength_name) {
+      run->strength = Number(options, key);
+    } else {
+      family.push_back(absl::StrCat(key, "=", ValueText(value)));
     }
-    run.smoothing_family = absl::StrJoin(family, " ");
   }
+  run->smoothing_family = absl::StrJoin(family, " ");
+}
 
+// The config values that decide what is trained, flattened.
+void ReadConfig(const json& config_json, Run* run) {
   std::map<std::string, std::string> config;
-  Flatten(j["config"], "", &config);
+  Flatten(config_json, "", &config);
   for (const auto& [key, value] : config) {
     if (NonConfigKeys().count(key) || absl::StartsWith(key, "optimizer") ||
         absl::StartsWith(key, "smoothing") || key == "preset") {
       continue;
     }
-    run.config[key] = value;
+    run->config[key] = value;
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Run> ReadRun(const std::string& dir, const std::string& rel,
+                            std::vector<std::string>* warnings) {
+  absl::StatusOr<std::string> text = ReadFile(dir + "/run.json");
+  if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat(rel, ": run.json cannot be read; skipped"));
+  const tasks::RunRecordRead read = tasks::ParseRunRecord(*text);
+  if (!read.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(rel, ": run.json is not valid JSON; skipped"));
+  }
+  Run run;
+  run.path = rel;
+  if (absl::Status s = ReadRequired(read, rel, &run); !s.ok()) return s;
+  if (absl::Status s = ReadOutcome(read.record, rel, &run); !s.ok()) return s;
+  ReadSmoothing(read.record.smoothing, &run);
+  ReadConfig(read.record.config, &run);
   ReadMetrics(dir, rel, &run, warnings);
   ReadDepth(dir, rel, &run, warnings);
   return run;

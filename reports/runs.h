@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tasks/harness/run_status.h"
 
 namespace gs::reports {
 
@@ -41,7 +42,8 @@ struct Run {
   // in strength share it, which is what a strength ablation plots.
   std::string smoothing_family;
   int64_t seed = 0;
-  std::string status;  // completed | diverged | failed (running runs are not read)
+  // completed | diverged | failed (running runs are not read)
+  tasks::RunStatus status = tasks::RunStatus::kCompleted;
   std::string metric, goal;
   std::optional<double> value;  // the final primary metric of a completed run
   // The metric tuning selects on (run.json's selection_metric; the primary metric where

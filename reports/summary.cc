@@ -130,7 +130,7 @@ void FillStatistics(Row* row) {
   row->seeds.clear();
   row->values.clear();
   for (const Run* r : row->runs) {
-    if (r->status != "completed") continue;
+    if (r->status != tasks::RunStatus::kCompleted) continue;
     row->seeds.push_back(r->seed);
     row->values.push_back(*r->value);
   }
@@ -202,8 +202,8 @@ Summary Summarize(const std::vector<Run>& runs) {
     row.goal = r.goal;
     row.overrides = overrides;
     row.runs.push_back(&r);
-    if (r.status == "diverged") ++row.n_diverged;
-    if (r.status == "failed") ++row.n_failed;
+    if (r.status == tasks::RunStatus::kDiverged) ++row.n_diverged;
+    if (r.status == tasks::RunStatus::kFailed) ++row.n_failed;
   }
 
   std::vector<std::pair<RowKey, Row>> ordered(rows.begin(), rows.end());

@@ -370,7 +370,7 @@ Section OverheadTable(const Summary& summary) {
   auto seconds = [](const Row& r) {
     std::vector<double> x;
     for (const Run* run : r.runs) {
-      if (run->status == "completed" && run->seconds_per_step) x.push_back(*run->seconds_per_step);
+      if (run->status == tasks::RunStatus::kCompleted && run->seconds_per_step) x.push_back(*run->seconds_per_step);
     }
     return x;
   };
@@ -410,7 +410,7 @@ Section DepthTable(const Summary& summary) {
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> chains;
     std::map<std::string, int> count;
     for (const Run* run : r.runs) {
-      if (run->status != "completed") continue;
+      if (run->status != tasks::RunStatus::kCompleted) continue;
       for (const DepthChain& c : run->depth) {
         ++count[c.name];
         if (c.mean_adjacent_cka) chains[c.name].first.push_back(*c.mean_adjacent_cka);

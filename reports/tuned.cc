@@ -182,8 +182,8 @@ TunedSummary SummarizeTuned(const std::string& results_dir, const std::vector<Ru
       r.goal = first.goal;
     }
     for (const Run* run : r.runs) {
-      if (run->status == "diverged") ++r.n_diverged;
-      if (run->status == "failed") ++r.n_failed;
+      if (run->status == tasks::RunStatus::kDiverged) ++r.n_diverged;
+      if (run->status == tasks::RunStatus::kFailed) ++r.n_failed;
     }
     FillStatistics(&r);
     tuned.rows.push_back(std::move(row));
@@ -200,12 +200,12 @@ TunedSummary SummarizeTuned(const std::string& results_dir, const std::vector<Ru
     const TunedRow& base = row.baseline >= 0 ? tuned.rows[row.baseline] : row;
     std::vector<double> finals;
     for (const Run* run : base.row.runs) {
-      if (run->status == "completed" && run->selection_value)
+      if (run->status == tasks::RunStatus::kCompleted && run->selection_value)
         finals.push_back(*run->selection_value);
     }
     std::vector<const std::vector<CurvePoint>*> curves;
     for (const Run* run : row.row.runs) {
-      if (run->status == "completed") curves.push_back(&run->selection);
+      if (run->status == tasks::RunStatus::kCompleted) curves.push_back(&run->selection);
     }
     if (row.baseline >= 0) CompareWithBaseline(&row.row, base.row);
     // A target needs a baseline: this arm's, or the arm itself when it is one.

@@ -79,17 +79,6 @@ absl::Status Check(bool ok, const char* flag, const std::string& value, const ch
 
 }  // namespace
 
-std::string UserWorkspace() {
-  const char* dir = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-  return dir != nullptr ? std::string(dir) : std::filesystem::current_path().string();
-}
-
-std::string InWorkspace(const std::string& path) {
-  std::filesystem::path p(path);
-  if (p.is_relative()) p = std::filesystem::path(UserWorkspace()) / p;
-  return p.lexically_normal().string();
-}
-
 std::string RunConfig::OptimizerTag() const {
   const std::string tag = optimizer_values.Tag();
   return tag.empty() ? optimizer : absl::StrCat(optimizer, "-", tag);

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "optimizers/optimizer.h"
+#include "tasks/harness/workspace.h"
 
 namespace gs::tasks {
 
@@ -70,12 +71,6 @@ struct RunConfig {
 // relative --out (and the default results/<task>/<optimizer>-<tag>/seed<k>): the user's
 // workspace under `bazel run`, else the current directory.
 absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::string& task);
-
-// BUILD_WORKSPACE_DIRECTORY under `bazel run`, else the current directory.
-std::string UserWorkspace();
-
-// `path` if absolute, else under UserWorkspace().
-std::string InWorkspace(const std::string& path);
 
 }  // namespace gs::tasks
 

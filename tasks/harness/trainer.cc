@@ -25,6 +25,7 @@
 #include "tasks/harness/duration.h"
 #include "tasks/harness/files.h"
 #include "tasks/harness/run_dir.h"
+#include "tasks/harness/run_record.h"
 #include "tasks/harness/run_status.h"
 #include "tasks/harness/weight_ema.h"
 
@@ -178,7 +179,7 @@ class TrainingRun {
   void ShowProgress(int64_t done, bool last, double loss);
 
   // Exit policy: run.json records how the run ended, the exit code says it.
-  absl::Status WriteRunJson() { return WriteFileAtomic(run_json_path_, run_.dump(2) + "\n"); }
+  absl::Status WriteRunJson() { return WriteFileAtomic(run_json_path_, run_.Text()); }
   // Writes run.json with `status`, the wall time and the step and memory figures.
   absl::Status Record(RunStatus status);
   int Finish(RunStatus status, int code);
@@ -197,7 +198,7 @@ class TrainingRun {
   HyperParameters hp_;
   nlohmann::json flags_;       // run.json's config
   std::string configuration_;  // what a checkpoint records, to be matched on resume
-  nlohmann::json run_;
+  RunRecord run_;
   const std::string run_json_path_;
   bool run_json_ours_ = false;  // run_ has been written to run_json_path_ by this process
   std::optional<FileLock> lock_;
@@ -223,14 +224,14 @@ void TrainingRun::Say(const char* kind, const std::string& text) {
 }
 
 absl::Status TrainingRun::Record(RunStatus status) {
-  run_["status"] = RunStatusName(status);
-  run_["wall_seconds"] = std::chrono::duration<double>(Clock::now() - start_).count();
+  run_.status = status;
+  run_.wall_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
   // Forward, backward and optimizer step only (no evaluation or checkpoints), over the
   // steps this process ran.
-  if (timed_steps_ > 0) run_["seconds_per_step"] = step_seconds_ / timed_steps_;
+  if (timed_steps_ > 0) run_.seconds_per_step = step_seconds_ / timed_steps_;
   // Peak resident memory of this process (Linux reports kilobytes).
   struct rusage usage;
-  if (getrusage(RUSAGE_SELF, &usage) == 0) run_["peak_resident_bytes"] = int64_t{usage.ru_maxrss} * 1024;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) run_.peak_resident_bytes = int64_t{usage.ru_maxrss} * 1024;
   return WriteRunJson();
 }
 
@@ -242,7 +243,7 @@ int TrainingRun::Finish(RunStatus status, int code) {
 int TrainingRun::FailRun(const std::string& message) {
   std::string line = message;
   if (run_json_ours_) {
-    run_["error"] = message;
+    run_.error = message;
     if (absl::Status s = Record(RunStatus::kFailed); !s.ok()) {
       absl::StrAppend(&line, "; run.json could not record the failure: ", s.message());
     }
@@ -330,30 +331,32 @@ TrainingRun::ExitCode TrainingRun::CheckExistingRunJson() {
   if (!fs::exists(run_json_path_)) return std::nullopt;
   absl::StatusOr<std::string> text = ReadFile(run_json_path_);
   if (!text.ok()) return PrintError(kExitFailed, text.status().message());
-  nlohmann::json old = nlohmann::json::parse(*text, nullptr, false);
-  if (old.is_discarded()) {
+  const RunRecordRead old = ParseRunRecord(*text);
+  if (old.kind == RunRecordRead::Kind::kNotJson) {
     Say("warning", absl::StrCat(run_json_path_, " is empty or torn (", text->size(),
                                 " bytes, not JSON); the checkpoints are checked against this ",
                                 "configuration and run.json written again"));
     return std::nullopt;
   }
-  if (!old.is_object() || !old.contains("config") || !old.contains("task")) {
+  if (!old.Has("config") || !old.Has("task")) {
     return PrintError(kExitBadInput, absl::StrCat(run_json_path_, " is not a run.json of this ",
                                                   "suite; choose another --out"));
   }
-  if (old["task"] != config_.task || old["config"] != flags_) {
+  if (old.record.task != config_.task || old.record.config != flags_) {
     return PrintError(kExitBadInput,
                       absl::StrCat(config_.out, " holds a run with another configuration (",
                                    run_json_path_, "); refusing to overwrite it: choose another --out"));
   }
-  const std::optional<RunStatus> status = ParseRunStatus(old.value("status", ""));
+  const std::optional<RunStatus> status =
+      old.Has("status") ? std::optional<RunStatus>(old.record.status) : std::nullopt;
   if (status == RunStatus::kCompleted) {
     std::fprintf(stderr, "%s: already completed; nothing to do\n", config_.out.c_str());
     return kExitCompleted;
   }
   if (status == RunStatus::kDiverged) {
     std::fprintf(stderr, "%s: this run diverged at step %s; nothing to do\n",
-                 config_.out.c_str(), old.value("diverged_at_step", nlohmann::json()).dump().c_str());
+                 config_.out.c_str(),
+                 old.record.diverged_at_step ? absl::StrCat(*old.record.diverged_at_step).c_str() : "null");
     return kExitDiverged;
   }
   return std::nullopt;
@@ -489,28 +492,28 @@ TrainingRun::ExitCode TrainingRun::RestoreLogs(bool restored, const CheckpointLo
 
 TrainingRun::ExitCode TrainingRun::StartRunJson() {
   const PrimaryMetric primary = task_.primary(), selection = task_.selection();
-  run_ = {{"task", config_.task},
-          {"optimizer", {{"name", config_.optimizer}, {"tag", config_.OptimizerTag()}}},
-          {"smoothing", config_.SmoothingJson()},
-          {"seed", config_.seed},
-          {"preset", config_.preset},
-          {"config", flags_},
-          {"status", RunStatusName(RunStatus::kRunning)},
-          {"primary_metric", {{"name", primary.name}, {"goal", primary.goal}}},
-          {"selection_metric", {{"name", selection.name}, {"goal", selection.goal}}},
-          {"final", nlohmann::json::object()},
-          {"steps", hp_.steps},
-          {"wall_seconds", 0.0},
-          {"versions", Versions()}};
+  run_ = RunRecord();
+  run_.task = config_.task;
+  run_.optimizer_name = config_.optimizer;
+  run_.optimizer_tag = config_.OptimizerTag();
   // Every option the base optimizer runs with, the preset's lr and weight decay included.
-  run_["optimizer"]["options"] = optimizer_->base().option_values().ToJson();
+  run_.optimizer_options = optimizer_->base().option_values().ToJson();
+  run_.smoothing = config_.SmoothingJson();
+  run_.seed = config_.seed;
+  run_.preset = config_.preset;
+  run_.config = flags_;
+  run_.status = RunStatus::kRunning;
+  run_.primary_metric = {primary.name, primary.goal};
+  run_.selection_metric = {selection.name, selection.goal};
+  run_.steps = hp_.steps;
+  run_.versions = Versions();
   if (absl::Status s = WriteRunJson(); !s.ok()) return PrintError(kExitFailed, s.message());
   run_json_ours_ = true;
   return std::nullopt;
 }
 
 int TrainingRun::Diverge(int64_t step, double loss) {
-  run_["diverged_at_step"] = step + 1;
+  run_.diverged_at_step = step + 1;
   std::fprintf(stderr, "%s%s: loss is %f at step %lld: diverged\n", progress_open_ ? "\n" : "",
                config_.out.c_str(), loss, static_cast<long long>(step + 1));
   metrics_.Add({{"step", step + 1}, {"split", "train"}, {"train_loss", loss},
@@ -611,7 +614,7 @@ int TrainingRun::TrainLoop() {
     ShowProgress(done, last, loss);
   }
   phase_ = absl::StrCat("writing ", run_json_path_);
-  run_["final"] = final_metrics_;
+  run_.final = final_metrics_;
   return Finish(RunStatus::kCompleted, kExitCompleted);
 }
 

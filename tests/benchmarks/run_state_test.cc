@@ -39,8 +39,9 @@ TEST(ReadRunState, EachRecordedStatus) {
 
 TEST(ReadRunState, KeepsTheParsedRunJson) {
   const RunState state = ReadRunState(RunDir("kept", R"({"status": "completed", "seed": 4})"));
-  EXPECT_EQ(state.run.value("seed", 0), 4);
-  EXPECT_TRUE(ReadRunState(RunDir("torn2", "{")).run.is_null());
+  ASSERT_TRUE(state.run.has_value());
+  EXPECT_EQ(state.run->seed, 4);
+  EXPECT_FALSE(ReadRunState(RunDir("torn2", "{")).run.has_value());
 }
 
 TEST(StatusName, NamesEveryState) {

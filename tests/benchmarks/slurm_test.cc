@@ -22,80 +22,32 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/benchmarks/suite_util.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string TmpDir(const std::string& name) {
-  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-}
+using gs::testing::Output;
+using gs::testing::ReadText;
+using gs::testing::RunSuite;
+using gs::testing::StartSuite;
+using gs::testing::Tmp;
+using gs::testing::WaitExit;
+using gs::testing::WriteGrid;
 
-std::string Runfile(const std::string& path) {
-  return std::string(std::getenv("TEST_SRCDIR")) + "/gradient_smoothing/" + path;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string WriteGrid(const std::string& name, const std::string& text) {
-  const std::string path = TmpDir(name + ".json");
-  std::ofstream(path) << text;
-  return path;
-}
-
-// A shell command's exit code and output (stdout and stderr).
-struct Output {
-  int code;
-  std::string text;
-};
+using gs::testing::Runfile;
 
 Output Shell(const std::string& command) {
   static int counter = 0;
-  const std::string log = TmpDir("shell_" + std::to_string(counter++) + ".log");
+  const std::string log = Tmp("shell_" + std::to_string(counter++) + ".log");
   const int status = std::system((command + " >" + log + " 2>&1").c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ReadText(log)};
 }
 
-pid_t StartSuite(const std::vector<std::string>& args, const std::string& log) {
-  const std::string binary = Runfile("benchmarks/suite");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (std::freopen(log.c_str(), "w", stderr) == nullptr) _exit(126);
-    dup2(2, 1);
-    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-Output RunSuite(const std::vector<std::string>& args) {
-  static int counter = 0;
-  const std::string log = TmpDir("suite_" + std::to_string(counter++) + ".log");
-  const int code = WaitExit(StartSuite(args, log));
-  return {code, ReadText(log)};
-}
-
+// Slurm's state changes slowly: polled every 100 ms.
 bool WaitFor(const std::function<bool()>& ready, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return ready();
+  return gs::testing::WaitFor(ready, seconds, std::chrono::milliseconds(100));
 }
 
 std::string JobId(const std::string& run_dir) {
@@ -146,7 +98,7 @@ class SlurmTest : public ::testing::Test {
 std::string SlurmTest::skip_;
 
 TEST_F(SlurmTest, BadSettingsExitTwoWithSlurmsMessageBeforeSubmitting) {
-  const std::string results = TmpDir("results_bad");
+  const std::string results = Tmp("results_bad");
   const Output out = RunSuite({"--grid=smoke", "--results=" + results, "--launcher=slurm",
                                "--slurm_partition=no_such_partition"});
   EXPECT_EQ(out.code, 2) << out.text;
@@ -158,8 +110,8 @@ TEST_F(SlurmTest, BadSettingsExitTwoWithSlurmsMessageBeforeSubmitting) {
 }
 
 TEST_F(SlurmTest, SmokeGridRunsAsJobsAndItsReportMatchesTheLocalOne) {
-  const std::string local = TmpDir("results_local");
-  const std::string slurm = TmpDir("results_slurm");
+  const std::string local = Tmp("results_local");
+  const std::string slurm = Tmp("results_slurm");
   const Output here = RunSuite({"--grid=smoke", "--results=" + local, "--jobs=2"});
   ASSERT_EQ(here.code, 0) << here.text;
   const Output there = RunSuite({"--grid=smoke", "--results=" + slurm, "--launcher=slurm"});
@@ -199,14 +151,14 @@ TEST_F(SlurmTest, SmokeGridRunsAsJobsAndItsReportMatchesTheLocalOne) {
 }
 
 TEST_F(SlurmTest, CancelledJobIsSubmittedAgainByTheNextSuiteAndOnlyItRuns) {
-  const std::string results = TmpDir("results_cancel");
+  const std::string results = Tmp("results_cancel");
   const std::string grid = WriteGrid("cancel", R"({"experiments": [
       {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
        "smoothing": [{"smoothing": "none"}], "seeds": [0, 1], "flags": {"steps": 1500}}]})");
   const std::vector<std::string> args = {"--grid=" + grid, "--results=" + results,
                                          "--launcher=slurm"};
   const std::string target = results + "/lm_pretrain/smoke/adamw-none-steps1500/seed1";
-  const std::string log = TmpDir("cancel_first.log");
+  const std::string log = Tmp("cancel_first.log");
   const pid_t suite = StartSuite(args, log);
   ASSERT_TRUE(WaitFor([&] { return !JobId(target).empty() && JobState(JobId(target)) == "RUNNING"; }, 120))
       << ReadText(log);
@@ -231,7 +183,7 @@ TEST_F(SlurmTest, CancelledJobIsSubmittedAgainByTheNextSuiteAndOnlyItRuns) {
 
 TEST_F(SlurmTest, KilledSuiteReattachesToQueuedJobsWithoutSubmittingThemTwice) {
   // Its own folder name: Slurm remembers the jobs of earlier test runs for an hour.
-  const std::string results = TmpDir("results_reattach_" + std::to_string(getpid()));
+  const std::string results = Tmp("results_reattach_" + std::to_string(getpid()));
   // --exclusive: one job on the node at a time, so the others wait in the queue.
   const std::string grid = WriteGrid("reattach", R"({"experiments": [
       {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
@@ -242,7 +194,7 @@ TEST_F(SlurmTest, KilledSuiteReattachesToQueuedJobsWithoutSubmittingThemTwice) {
   for (int seed = 0; seed < 3; ++seed) {
     dirs.push_back(results + "/lm_pretrain/smoke/adamw-none-steps300/seed" + std::to_string(seed));
   }
-  const std::string log = TmpDir("reattach_first.log");
+  const std::string log = Tmp("reattach_first.log");
   const pid_t suite = StartSuite(args, log);
   ASSERT_TRUE(WaitFor([&] {
     for (const std::string& d : dirs) {
@@ -274,7 +226,7 @@ TEST_F(SlurmTest, KilledSuiteReattachesToQueuedJobsWithoutSubmittingThemTwice) {
 }
 
 TEST_F(SlurmTest, NoWaitSubmitsAndExitsAndALaterRunCollectsAndReports) {
-  const std::string results = TmpDir("results_no_wait_" + std::to_string(getpid()));
+  const std::string results = Tmp("results_no_wait_" + std::to_string(getpid()));
   const std::string grid = WriteGrid("no_wait", R"({"experiments": [
       {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
        "smoothing": [{"smoothing": "none"}], "seeds": [0, 1], "flags": {"steps": 20}}]})");

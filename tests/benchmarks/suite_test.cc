@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/benchmarks/suite_util.h"
 
 namespace {
 
@@ -33,70 +34,15 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string TmpDir(const std::string& name) {
-  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-nlohmann::json ReadJson(const std::string& path) {
-  return nlohmann::json::parse(ReadText(path), nullptr, false);
-}
-
-std::string WriteGrid(const std::string& name, const std::string& text) {
-  const std::string path = TmpDir(name + ".json");
-  std::ofstream(path) << text;
-  return path;
-}
-
-// Starts the suite with stdout and stderr in `log`.
-pid_t StartSuite(const std::vector<std::string>& args, const std::string& log) {
-  const std::string binary =
-      std::string(std::getenv("TEST_SRCDIR")) + "/gradient_smoothing/benchmarks/suite";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (std::freopen(log.c_str(), "w", stderr) == nullptr) _exit(126);
-    dup2(2, 1);
-    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-struct Output {
-  int code;
-  std::string text;
-};
-
-Output RunSuite(const std::vector<std::string>& args) {
-  static int counter = 0;
-  const std::string log = TmpDir("suite_" + std::to_string(counter++) + ".log");
-  const int code = WaitExit(StartSuite(args, log));
-  return {code, ReadText(log)};
-}
-
-bool WaitFor(const std::function<bool()>& ready, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return ready();
-}
+using gs::testing::Output;
+using gs::testing::ReadJson;
+using gs::testing::ReadText;
+using gs::testing::RunSuite;
+using gs::testing::StartSuite;
+using gs::testing::Tmp;
+using gs::testing::WaitExit;
+using gs::testing::WaitFor;
+using gs::testing::WriteGrid;
 
 std::string Status(const std::string& dir) {
   const nlohmann::json run = ReadJson(dir + "/run.json");
@@ -128,7 +74,7 @@ int Count(const std::string& text, const std::string& part) {
 }
 
 TEST(Suite, RunsEveryRunThenSkipsThemAndWritesTheReport) {
-  const std::string results = TmpDir("results_all");
+  const std::string results = Tmp("results_all");
   const std::string grid = WriteGrid("both_tasks", R"({"description": "test", "experiments": [
       {"tasks": ["vit_classification", "lm_pretrain"], "preset": "smoke", "optimizers": ["adamw"],
        "smoothing": [{"smoothing": "none"}, {"smoothing": "window", "smoothing_alpha": 0.2}],
@@ -192,7 +138,7 @@ TEST(Suite, RunsEveryRunThenSkipsThemAndWritesTheReport) {
 }
 
 TEST(Suite, BadGridsAndMissingTaskBinariesStopBeforeAnyRun) {
-  const std::string results = TmpDir("results_bad");
+  const std::string results = Tmp("results_bad");
   const std::string bad = WriteGrid("bad", R"({"experiments": [{"tasks": ["lm_pretrain"],
       "preset": "smoke", "optimizers": ["lion"], "smoothing": [{"smoothing": "none"}],
       "seeds": [0]}]})");
@@ -203,7 +149,7 @@ TEST(Suite, BadGridsAndMissingTaskBinariesStopBeforeAnyRun) {
 
   // A task grids may name whose binary is missing (here: a runfiles tree without the
   // diffusion binary, as for a task not yet built into the suite).
-  const std::string runfiles = TmpDir("runfiles_without_diffusion");
+  const std::string runfiles = Tmp("runfiles_without_diffusion");
   const std::string real = std::string(std::getenv("TEST_SRCDIR")) + "/gradient_smoothing";
   fs::create_directories(runfiles + "/gradient_smoothing/tasks");
   fs::create_directory_symlink(real + "/benchmarks", runfiles + "/gradient_smoothing/benchmarks");
@@ -243,7 +189,7 @@ TEST(Suite, BadGridsAndMissingTaskBinariesStopBeforeAnyRun) {
 TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
   // Orphans of the suite become children of this test, which can then see how they died.
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-  const std::string results = TmpDir("results_killed");
+  const std::string results = Tmp("results_killed");
   const std::string grid = WriteGrid("seeds", R"({"experiments": [{"tasks": ["lm_pretrain"],
       "preset": "smoke", "optimizers": ["adamw"], "smoothing": [{"smoothing": "none"}],
       "seeds": [0, 1, 2], "flags": {"steps": 20}}]})");
@@ -253,7 +199,7 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
   };
 
   // SIGTERM once seed 0 has completed and seed 1 is running.
-  pid_t suite = StartSuite(args, TmpDir("term.log"));
+  pid_t suite = StartSuite(args, Tmp("term.log"));
   ASSERT_TRUE(WaitFor([&] { return Status(dir(0)) == "completed" && Status(dir(1)) == "running"; },
                       240));
   const std::string seed0 = Stamp(dir(0) + "/run.json");
@@ -264,14 +210,14 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
             dir(1) + "/suite.lock");
   kill(suite, SIGTERM);
   EXPECT_EQ(WaitExit(suite), 1);
-  EXPECT_THAT(ReadText(TmpDir("term.log")), HasSubstr("stopped by"));
+  EXPECT_THAT(ReadText(Tmp("term.log")), HasSubstr("stopped by"));
   EXPECT_TRUE(LockFree(dir(1)));
   EXPECT_EQ(kill(task1, 0), -1) << "the task process outlived the suite";
   EXPECT_EQ(errno, ESRCH);
   EXPECT_NE(Status(dir(1)), "completed");
 
   // SIGKILL once seed 1 has completed and seed 2 is running: the kernel kills the task.
-  suite = StartSuite(args, TmpDir("kill.log"));
+  suite = StartSuite(args, Tmp("kill.log"));
   ASSERT_TRUE(WaitFor([&] { return Status(dir(1)) == "completed" && Status(dir(2)) == "running"; },
                       240));
   const std::string seed1 = Stamp(dir(1) + "/run.json");
@@ -284,7 +230,7 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "the task process was not killed with the suite";
   EXPECT_TRUE(LockFree(dir(2)));
-  EXPECT_THAT(ReadText(TmpDir("kill.log")), HasSubstr("1 already completed or diverged (skipped)"));
+  EXPECT_THAT(ReadText(Tmp("kill.log")), HasSubstr("1 already completed or diverged (skipped)"));
 
   // Again: only seed 2 runs; the completed runs are not touched.
   const Output last = RunSuite(args);
@@ -302,7 +248,7 @@ TEST(Suite, StoppingOrKillingTheSuiteLeavesNoTaskProcessAndLosesNothing) {
 }
 
 TEST(Suite, FailedRunsAreListedAndDoNotStopTheRest) {
-  const std::string results = TmpDir("results_failed");
+  const std::string results = Tmp("results_failed");
   const std::string grid = WriteGrid("mixed", R"({"experiments": [
       {"tasks": ["lm_pretrain"], "preset": "smoke", "optimizers": ["sgd"],
        "smoothing": [{"smoothing": "none"}], "seeds": [0], "flags": {"lr": 1e12}},
@@ -339,7 +285,7 @@ TEST(Suite, FailedRunsAreListedAndDoNotStopTheRest) {
 }
 
 TEST(Suite, ARunLockedByAnotherSuiteIsWaitedFor) {
-  const std::string results = TmpDir("results_shared");
+  const std::string results = Tmp("results_shared");
   const std::string grid = WriteGrid("two", R"({"experiments": [{"tasks": ["lm_pretrain"],
       "preset": "smoke", "optimizers": ["adamw"], "smoothing": [{"smoothing": "none"}],
       "seeds": [0, 1], "flags": {"steps": 20}}]})");
@@ -349,7 +295,7 @@ TEST(Suite, ARunLockedByAnotherSuiteIsWaitedFor) {
   const int fd = open((held + "/suite.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
 
-  const std::string log = TmpDir("shared.log");
+  const std::string log = Tmp("shared.log");
   const pid_t suite = StartSuite({"--grid=" + grid, "--results=" + results, "--jobs=2",
                                   "--no_report"}, log);
   ASSERT_TRUE(WaitFor([&] {
@@ -367,7 +313,7 @@ TEST(Suite, ARunLockedByAnotherSuiteIsWaitedFor) {
 // with Window Smoothing, 4 candidates each on tuning seed 100, lr_scale 1e13 among them
 // (it diverges at the second step), then the choice on evaluation seeds 0 and 1.
 TEST(Suite, TunesOnTheTuningSeedsThenEvaluatesTheChoiceAndResumesEitherStage) {
-  const std::string results = TmpDir("results_tuned");
+  const std::string results = Tmp("results_tuned");
   const std::string base = "lm_pretrain/smoke/sgd-none-steps20";
   const std::string smoothed = "lm_pretrain/smoke/sgd-window-steps20";
   auto tuning = [&](const std::string& arm) {
@@ -386,7 +332,7 @@ TEST(Suite, TunesOnTheTuningSeedsThenEvaluatesTheChoiceAndResumesEitherStage) {
   EXPECT_FALSE(fs::exists(results + "/tuned"));
 
   // The rest, stopped once the first evaluation run is under way.
-  const std::string log = TmpDir("tuned_stopped.log");
+  const std::string log = Tmp("tuned_stopped.log");
   const pid_t suite = StartSuite({"--grid=tuned_smoke", "--results=" + results, "--no_report"}, log);
   std::string first_evaluation;
   ASSERT_TRUE(WaitFor([&] {

@@ -23,7 +23,9 @@ class Lion : public BaseOptimizer {
         beta2_(v.Number("beta2")) {}
 
   std::string name() const override { return "lion"; }
-  StepRule Rule(const Slot& slot) const override { return {lr_, slot.decays() ? wd_ : 0.0}; }
+  LrAndDecay LrAndDecayFor(const Slot& slot) const override {
+    return {lr_, slot.decays() ? wd_ : 0.0};
+  }
   void InitState(const Slot& slot, SlotState& state) const override {
     state["exp_avg"] = at::zeros_like(slot.param());
   }

@@ -26,7 +26,7 @@ TEST(FindDepthGroups, GroupsEachSlotOfAChainAndKeepsTheRestAsSingletons) {
   for (const DepthGroup& g : layout->groups) {
     keys.push_back(g.key());
     EXPECT_EQ(g.depth(), 3);
-    EXPECT_EQ(g.names[2], "blocks.2." + g.slot);
+    EXPECT_EQ(g.names[2], "blocks.2." + g.in_block_name);
   }
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "blocks.*.norm.weight", "blocks.*.norm.bias", "blocks.*.fc.weight",

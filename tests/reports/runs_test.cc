@@ -55,7 +55,7 @@ TEST(Runs, ReadsTheContractFields) {
   EXPECT_EQ(run.smoothing_family,
             "window decay=separate kernel=box radius=1 scope=all target=update variant=standard");
   EXPECT_EQ(run.seed, 7);
-  EXPECT_EQ(run.status, "completed");
+  EXPECT_EQ(run.status, tasks::RunStatus::kCompleted);
   EXPECT_EQ(run.metric, "test_accuracy");
   EXPECT_EQ(run.goal, "max");
   EXPECT_EQ(run.value, 0.875);
@@ -174,9 +174,9 @@ TEST(Runs, BrokenPartialAndForeignFoldersAreWarnings) {
   }
   EXPECT_EQ(set->runs.size(), 23u + 2u);  // the tree's 23 and bad_lines, bad_depth
   ASSERT_NE(Find(*set, "vit/sgd/run4"), nullptr);
-  EXPECT_EQ(Find(*set, "vit/sgd/run4")->status, "diverged");
+  EXPECT_EQ(Find(*set, "vit/sgd/run4")->status, tasks::RunStatus::kDiverged);
   EXPECT_FALSE(Find(*set, "vit/sgd/run4")->value.has_value());
-  EXPECT_EQ(Find(*set, "vit/sgd/run5")->status, "failed");
+  EXPECT_EQ(Find(*set, "vit/sgd/run5")->status, tasks::RunStatus::kFailed);
   // Paths come in sorted order.
   for (size_t i = 1; i < set->runs.size(); ++i) EXPECT_LT(set->runs[i - 1].path, set->runs[i].path);
 }

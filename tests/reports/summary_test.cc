@@ -233,7 +233,7 @@ reports::Run Plain(int seed, double value) {
   r.optimizer = "adamw";
   r.smoothing = "none";
   r.seed = seed;
-  r.status = "completed";
+  r.status = tasks::RunStatus::kCompleted;
   r.metric = "m";
   r.goal = "min";
   r.value = value;

@@ -106,7 +106,7 @@ reports::Run Make(const std::string& optimizer, const std::string& smoothing, in
   r.optimizer = optimizer;
   r.smoothing = smoothing;
   r.seed = seed;
-  r.status = status;
+  r.status = *tasks::ParseRunStatus(status);
   r.metric = "loss";
   r.goal = "min";
   if (status == "completed") r.value = value;

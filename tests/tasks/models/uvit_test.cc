@@ -35,7 +35,7 @@ TEST(UViT, ChainsAreInBlocksAndOutBlocksOfSixAndTheMidBlockIsInNone) {
     if (group.chain == "in_blocks") ++in_groups;
     if (group.chain == "out_blocks") {
       ++out_groups;
-      out_slots.push_back(group.slot);
+      out_slots.push_back(group.in_block_name);
     }
   }
   EXPECT_EQ(in_groups, 12);   // norm1, attn.qkv, attn.proj, norm2, mlp.fc, mlp.proj: weight and bias
