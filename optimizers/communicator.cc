@@ -170,7 +170,7 @@ Communicator::Communicator(std::unique_ptr<Impl> impl, int rank, int world_size,
 
 Communicator::~Communicator() {
   try {
-    impl_->group->barrier()->wait(timeout_);
+    if (!broken_) impl_->group->barrier()->wait(timeout_);
   } catch (const std::exception&) {
     // A peer is gone; this rank is leaving anyway.
   }
@@ -208,6 +208,7 @@ void Communicator::Run(const char* what, Start start) {
     c10::intrusive_ptr<c10d::Work> work = start(*impl_->group);
     work->wait(timeout_);
   } catch (const std::exception& e) {
+    broken_ = true;
     const std::string cause = FirstLine(e.what());
     throw CommunicationError(absl::StrCat("data parallel: ", LostRanks(), " (", what, " on rank ",
                                           rank_, " of ", world_size_, " failed: ", cause, ")"));
@@ -246,6 +247,43 @@ void Communicator::Recv(at::Tensor& tensor, int from, int tag) {
 
 void Communicator::Barrier() {
   Run("barrier", [&](c10d::ProcessGroup& g) { return g.barrier(); });
+}
+
+void Communicator::WaitForAll(const std::string& stage) {
+  auto key = [&](int r) { return absl::StrCat("gs/stage/", stage, "/", r); };
+  try {
+    impl_->store->set(key(rank_), std::vector<uint8_t>{1});
+    std::vector<int64_t> beats(world_size_, -1);
+    Clock::time_point since = Clock::now();
+    for (;;) {
+      std::vector<int> missing;
+      for (int r = 0; r < world_size_; ++r) {
+        if (!impl_->store->check({key(r)})) missing.push_back(r);
+      }
+      if (missing.empty()) return;
+      if (Clock::now() - since >= kSilence) {
+        for (int r : missing) {
+          const int64_t beat = impl_->store->add(HeartbeatKey(r), 0);
+          if (beat == beats[r]) {
+            broken_ = true;
+            throw CommunicationError(absl::StrCat("data parallel: rank ", r, " stopped answering (rank ",
+                                                  rank_, " of ", world_size_, " waiting for every rank to reach ",
+                                                  stage, ")"));
+          }
+          beats[r] = beat;
+        }
+        since = Clock::now();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  } catch (const CommunicationError&) {
+    throw;
+  } catch (const std::exception& e) {
+    broken_ = true;
+    throw CommunicationError(absl::StrCat("data parallel: rank 0 (which hosts the rendezvous store) stopped ",
+                                          "answering (rank ", rank_, " waiting for ", stage, ": ",
+                                          FirstLine(e.what()), ")"));
+  }
 }
 
 double Communicator::TakeCommunicationSeconds() {

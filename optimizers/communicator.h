@@ -79,6 +79,11 @@ class Communicator {
   void Send(const at::Tensor& tensor, int to, int tag);
   void Recv(at::Tensor& tensor, int from, int tag);
   void Barrier();
+  // Waits until every rank has reached `stage`, for as long as the ranks that have not
+  // take while they stay alive (caching a data set, a supervised start): unlike a
+  // collective it has no time limit, only the heartbeats'. Throws CommunicationError
+  // naming a rank that stopped answering meanwhile.
+  void WaitForAll(const std::string& stage);
 
   // Seconds spent inside collectives since the last call (for the timing tools).
   double TakeCommunicationSeconds();
@@ -99,6 +104,7 @@ class Communicator {
   std::string backend_ = "gloo";
   std::chrono::milliseconds timeout_;
   double communication_seconds_ = 0.0;
+  bool broken_ = false;  // a collective failed: leaving skips the farewell barrier
 };
 
 }  // namespace gs
