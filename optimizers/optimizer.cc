@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "optimizers/communicator.h"
 #include "optimizers/kernels.h"
 #include "optimizers/status_macros.h"
 
@@ -146,6 +147,41 @@ void DepthOptimizer::zero_grad() {
   }
 }
 
+void DepthOptimizer::AverageGradients() {
+  const std::shared_ptr<Communicator>& communicator = options_.communicator();
+  if (!communicator || communicator->world_size() == 1) return;
+  at::NoGradGuard no_grad;
+  const double world = communicator->world_size();
+  for (DepthStack& stack : stacks_) {
+    stack.Reattach();
+    communicator->AllReduceSum(stack.grad);
+    stack.grad.div_(world);
+  }
+  std::vector<at::Tensor> grads;
+  for (Entry& e : entries_) {
+    if (e.stack < 0 && e.variable.grad().defined()) grads.push_back(e.variable.mutable_grad());
+  }
+  if (grads.empty()) return;
+  std::vector<at::Tensor> flat_parts;
+  for (const at::Tensor& g : grads) flat_parts.push_back(g.reshape({-1}));
+  at::Tensor bucket = at::cat(flat_parts);
+  communicator->AllReduceSum(bucket);
+  bucket.div_(world);
+  int64_t offset = 0;
+  for (at::Tensor& g : grads) {
+    g.copy_(bucket.slice(0, offset, offset + g.numel()).view_as(g));
+    offset += g.numel();
+  }
+}
+
+int64_t DepthOptimizer::state_bytes() const {
+  int64_t bytes = 0;
+  for (const Entry& e : entries_) {
+    for (const auto& [name, tensor] : e.state) bytes += tensor.numel() * tensor.element_size();
+  }
+  return bytes;
+}
+
 void DepthOptimizer::save(torch::serialize::OutputArchive& archive) const {
   archive.write("format_version", c10::IValue(kFormatVersion));
   archive.write("base_optimizer", c10::IValue(base_->name()));
@@ -274,6 +310,7 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(
                       CreateBaseOptimizer(config.optimizer, config.base));
   DepthOptimizerOptions options;
   options.chains(config.chains);
+  options.communicator(config.communicator);
   if (config.weight_decay_on != "matrices" && config.weight_decay_on != "all") {
     return absl::InvalidArgumentError(absl::StrCat(
         "weight_decay_on=", config.weight_decay_on, " is not allowed; use matrices | all"));

@@ -35,6 +35,8 @@ class OutputArchive;
 
 namespace gs {
 
+class Communicator;
+
 enum class SmoothingScope {
   kAll,       // every block parameter: weights, biases, norm gains
   kMatrices,  // only the 2-D weights of the blocks' linear layers
@@ -63,6 +65,8 @@ struct DepthOptimizerOptions {
   TORCH_ARG(SmoothingTarget, target) = SmoothingTarget::kUpdate;
   TORCH_ARG(SmoothingDecay, decay) = SmoothingDecay::kSeparate;
   TORCH_ARG(WeightDecayOn, weight_decay_on) = WeightDecayOn::kMatrices;
+  // Data parallel: the ranks whose gradients AverageGradients averages; null: one process.
+  TORCH_ARG(std::shared_ptr<Communicator>, communicator);
 };
 
 class DepthOptimizer {
@@ -78,6 +82,11 @@ class DepthOptimizer {
   void step();
   // Zeroes gradients in place (the stacks' gradients stay where autograd writes).
   void zero_grad();
+  // Data parallel: averages the gradients over the ranks, one all-reduce per depth stack
+  // and one for all singletons; nothing without a communicator.
+  void AverageGradients();
+  // Bytes of optimizer state this process holds.
+  int64_t state_bytes() const;
 
   // Multiplies every learning rate (a schedule's factor; 1 by default).
   void set_lr_scale(double scale) { lr_scale_ = scale; }
@@ -143,6 +152,7 @@ struct OptimizerConfig {
   std::map<std::string, std::string> smoothing_options;
   std::string weight_decay_on = "matrices";  // matrices | all
   std::vector<std::string> chains = {"blocks"};
+  std::shared_ptr<Communicator> communicator;  // data parallel; null: one process
 };
 
 absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(
