@@ -227,6 +227,7 @@ class TrainingRun {
   Clock::time_point start_ = Clock::now();
   Clock::time_point loop_start_, last_progress_;
   double step_seconds_ = 0.0;
+  double communication_seconds_ = 0.0;
   int64_t timed_steps_ = 0;
 };
 
@@ -241,6 +242,10 @@ absl::Status TrainingRun::Record(RunStatus status) {
   // Forward, backward and optimizer step only (no evaluation or checkpoints), over the
   // steps this process ran.
   if (timed_steps_ > 0) run_["seconds_per_step"] = step_seconds_ / timed_steps_;
+  // Of which inside collectives (waiting for the slowest rank included).
+  if (timed_steps_ > 0 && ranks_.world_size() > 1) {
+    run_["communication_seconds_per_step"] = communication_seconds_ / timed_steps_;
+  }
   // Peak resident memory of this process (Linux reports kilobytes).
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) == 0) run_["peak_resident_bytes"] = int64_t{usage.ru_maxrss} * 1024;
@@ -649,11 +654,13 @@ int TrainingRun::TrainLoop() {
   last_progress_ = loop_start_ = Clock::now();
   for (int64_t step = start_step_; step < steps; ++step) {
     phase_ = absl::StrCat("training step ", step + 1);
+    if (ranks_.world_size() > 1) ranks_.communicator()->TakeCommunicationSeconds();  // not the step's
     const Clock::time_point step_start = Clock::now();
     const double loss = TrainingStep(task_, *optimizer_, step, steps);
     if (!std::isfinite(loss)) return Diverge(step, loss);
     if (ema_) ema_->Update();
     step_seconds_ += std::chrono::duration<double>(Clock::now() - step_start).count();
+    if (ranks_.world_size() > 1) communication_seconds_ += ranks_.communicator()->TakeCommunicationSeconds();
     ++timed_steps_;
     accumulated_.loss_sum += loss;
     ++accumulated_.loss_count;
