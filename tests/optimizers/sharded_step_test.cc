@@ -134,5 +134,49 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(2, 3), ::testing::Values(2, 5, 6)),
     CaseName);
 
+// Blocks large enough that ATen splits its loops over threads (Muon's per-matrix norms,
+// the element-wise passes), with two intra-op threads: a rank's slice of one block takes
+// the same arithmetic as the whole stack.
+class LargeBlocksTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(LargeBlocksTest, EqualsTheOneProcessStepWithThreads) {
+  const auto& [optimizer, world] = GetParam();
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  static constexpr int64_t kDepth = 5, kWidth = 192;
+  auto make = [] {
+    torch::manual_seed(11);
+    return TinyNet(kDepth, 5, kWidth, 3);
+  };
+  const OptimizerConfig config = Config(optimizer, TransformCases()[1]);
+  TinyNet reference = make();
+  auto one = CreateOptimizer(NamedParameters(*reference), config);
+  ASSERT_TRUE(one.ok()) << one.status();
+  Train(reference, **one, 0, 2);
+  const std::vector<at::Tensor> want = testing::Snapshot(*reference);
+  std::vector<TinyNet> nets;
+  for (int r = 0; r < world; ++r) nets.push_back(make());
+  testing::OnRanks(world, [&](std::shared_ptr<Communicator> comm) {
+    OptimizerConfig sharded = config;
+    sharded.communicator = comm;
+    TinyNet& net = nets[comm->rank()];
+    auto opt = CreateOptimizer(NamedParameters(*net), sharded);
+    ASSERT_TRUE(opt.ok()) << opt.status();
+    Train(net, **opt, 0, 2);
+    EXPECT_TRUE(testing::BitIdentical(testing::Snapshot(*net), want))
+        << "rank " << comm->rank() << ": max |difference| "
+        << testing::MaxAbsDiff(testing::Snapshot(*net), want);
+  });
+  at::set_num_threads(threads);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, LargeBlocksTest,
+                         ::testing::Combine(::testing::Values("adamw", "muon"),
+                                            ::testing::Values(2, 3)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_w" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
 }  // namespace
 }  // namespace gs
