@@ -113,7 +113,8 @@ class DepthOptimizer {
   // Slot i over the whole stack; its state covers this rank's blocks only when sharded.
   const Slot& slot(size_t i) const { return entries_[i].slot; }
   const SlotState& state(size_t i) const { return entries_[i].state; }
-  // This rank's blocks of slot i's stack: all of them in one process.
+  // This rank's blocks of slot i's stack: all of them in one process (none for a
+  // singleton).
   BlockRange owned_blocks(size_t i) const { return entries_[i].owned; }
   // Whether slot i's direction (or gradient) goes through the transform.
   bool transformed(size_t i) const { return entries_[i].transformed; }
