@@ -21,11 +21,14 @@ const char* InstructionSet();
 // p <- p * (1 - lr * wd) - lr * d.
 void ApplyUpdate(at::Tensor& p, const at::Tensor& d, double lr, double wd);
 
-// For [L, ...] tensors: p_l <- p_l * (1 - lr * wd) - lr * sum_j w_lj d_j.
+// For [L, ...] tensors: p_l <- p_l * (1 - lr * wd) - lr * sum_j w_lj d_j. The mix's rows
+// are p's blocks and its columns d's, so d may hold a different number of blocks (a
+// shard's rows reading a halo of neighbour blocks).
 void ApplyMixedUpdate(const DepthMix& mix, at::Tensor& p, const at::Tensor& d, double lr,
                       double wd);
 
-// For [L, ...] tensors: out_l <- sum_j w_lj in_j. `out` must not alias `in`.
+// For [L, ...] tensors: out_l <- sum_j w_lj in_j. `out` must not alias `in`; as for
+// ApplyMixedUpdate, rows are out's blocks and columns in's.
 void Mix(const DepthMix& mix, const at::Tensor& in, at::Tensor& out);
 
 // Frobenius norm of each block x_l of an [L, ...] tensor, accumulated in double.

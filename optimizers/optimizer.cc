@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 
 #include <ATen/ATen.h>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "optimizers/communicator.h"
 #include "optimizers/kernels.h"
 #include "optimizers/status_macros.h"
 
@@ -77,6 +79,7 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
     e.slot.set_decays(opt->options_.weight_decay_on() == WeightDecayOn::kAll ||
                       e.slot.block_dim() >= 2);
     e.stack = static_cast<int64_t>(i);
+    e.owned = {0, e.slot.depth()};
     e.transformed = smoothing && InScope(e.slot, opt->options_.scope());
     // Computed once: building it every step put small allocations between the step's
     // large temporaries and grew the heap (measured: +3 MiB peak over 5 ViT steps).
@@ -91,15 +94,55 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
     opt->entries_.push_back(std::move(e));
   }
   at::NoGradGuard no_grad;
-  for (Entry& e : opt->entries_) opt->base_->InitState(e.slot, e.state);
+  for (Entry& e : opt->entries_) {
+    if (e.stack >= 0 && opt->sharded()) {
+      opt->InitShard(e);
+    } else {
+      opt->base_->InitState(e.slot, e.state);
+    }
+  }
   return opt;
+}
+
+bool DepthOptimizer::sharded() const {
+  return options_.communicator() != nullptr && options_.communicator()->world_size() > 1;
+}
+
+void DepthOptimizer::InitShard(Entry& e) {
+  const Communicator& comm = *options_.communicator();
+  e.owned = OwnedBlocks(e.slot.depth(), comm.rank(), comm.world_size());
+  // A rank without blocks keeps empty buffers of the right names and block shapes (save
+  // gathers them by name): the base optimizer names them for a one-block probe.
+  const BlockRange probe = e.owned.size() > 0 ? e.owned : BlockRange{0, 1};
+  Slot shard(e.slot.name(), e.slot.param().narrow(0, probe.begin, probe.size()), probe.size());
+  shard.set_decays(e.slot.decays());
+  base_->InitState(shard, e.state);
+  if (e.owned.size() > 0) {
+    e.shard = std::move(shard);
+  } else {
+    for (auto& [name, t] : e.state) {
+      std::vector<int64_t> shape = t.sizes().vec();
+      shape[0] = 0;
+      t = at::empty(shape, t.options());
+    }
+  }
+  if (e.transformed && e.fixed_mix && options_.target() == SmoothingTarget::kUpdate) {
+    e.halo = PlanHalo(*e.fixed_mix, comm.rank(), comm.world_size());
+  }
 }
 
 void DepthOptimizer::step() {
   at::NoGradGuard no_grad;
   for (DepthStack& stack : stacks_) stack.Reattach();
   ++step_count_;
-  for (Entry& e : entries_) {
+  const bool shard = sharded();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    if (shard && e.stack >= 0) {
+      ++e.steps;
+      StepShard(e, static_cast<int>(i));
+      continue;
+    }
     at::Tensor grad;
     if (e.stack >= 0) {
       grad = stacks_[e.stack].grad;
@@ -135,6 +178,129 @@ void DepthOptimizer::step() {
   }
 }
 
+// Steps this rank's blocks of a stack, then gathers every rank's into the stack. Gradients
+// are the same on every rank (AverageGradients), so each reads any block's locally.
+void DepthOptimizer::StepShard(Entry& e, int tag) {
+  DepthStack& stack = stacks_[e.stack];
+  const BlockRange own = e.owned;
+  if (e.transformed && options_.target() == SmoothingTarget::kUpdate) {
+    TransformedShardUpdate(e, tag);  // collective: runs on ranks without blocks too
+  } else if (own.size() > 0) {
+    at::Tensor grad = stack.grad.narrow(0, own.begin, own.size());
+    if (e.transformed) {
+      // target=gradient: this rank's rows of the mix of the whole stack's gradient.
+      const DepthMix mix = MixRows(e.fixed_mix ? *e.fixed_mix : transform_->MixFor(stack.grad), own);
+      if (!e.transformed_grad.defined()) e.transformed_grad = at::empty_like(grad);
+      kernels::Mix(mix, stack.grad, e.transformed_grad);
+      grad = e.transformed_grad;
+    }
+    base_->Step(*e.shard, grad, e.state, e.steps, lr_scale_);
+  }
+  GatherSlices(*options_.communicator(), stack.data.narrow(0, own.begin, own.size()), stack.data);
+}
+
+// target=update: this rank's directions, the neighbour directions its rows read (a halo
+// for a fixed mix; all of them for a mix that depends on them), then its rows of the
+// mixed update, with the unsharded step's arithmetic.
+void DepthOptimizer::TransformedShardUpdate(Entry& e, int tag) {
+  Communicator& comm = *options_.communicator();
+  DepthStack& stack = stacks_[e.stack];
+  const BlockRange own = e.owned;
+  at::Tensor direction;
+  LrAndDecay rule{0.0, 0.0};
+  if (own.size() > 0) {
+    Slot& shard = *e.shard;
+    direction = shard.scratch();
+    base_->Direction(shard, stack.grad.narrow(0, own.begin, own.size()), e.state, e.steps,
+                     direction);
+    rule = base_->LrAndDecayFor(shard);
+    if (options_.decay() == SmoothingDecay::kSmoothed && rule.weight_decay != 0.0) {
+      direction.add_(shard.param(), rule.weight_decay);
+      rule.weight_decay = 0.0;
+    }
+  } else {
+    direction = stack.data.narrow(0, 0, 0);
+  }
+  if (e.halo) {
+    const HaloPlan& plan = *e.halo;
+    if (!e.exchange.defined()) {
+      e.exchange = at::empty_like(stack.data.narrow(0, plan.span.begin, plan.span.size()));
+    }
+    if (own.size() > 0) e.exchange.narrow(0, own.begin - plan.span.begin, own.size()).copy_(direction);
+    ExchangeHalo(comm, plan, e.exchange, tag);
+    if (own.size() > 0) {
+      kernels::ApplyMixedUpdate(plan.mix, e.shard->param(), e.exchange, rule.lr * lr_scale_,
+                                rule.weight_decay);
+    }
+    return;
+  }
+  if (!e.exchange.defined()) e.exchange = at::empty_like(stack.data);
+  GatherSlices(comm, direction, e.exchange);
+  const DepthMix mix = MixRows(transform_->MixFor(e.exchange), own);
+  if (own.size() > 0) {
+    kernels::ApplyMixedUpdate(mix, e.shard->param(), e.exchange, rule.lr * lr_scale_,
+                              rule.weight_decay);
+  }
+}
+
+void DepthOptimizer::AverageGradients() {
+  if (!sharded()) return;
+  at::NoGradGuard no_grad;
+  Communicator& comm = *options_.communicator();
+  const double world = comm.world_size();
+  for (DepthStack& stack : stacks_) {
+    stack.Reattach();
+    comm.AllReduceSum(stack.grad);
+    stack.grad.div_(world);
+  }
+  // One bucket per dtype: every singleton's gradient (zeros where it has none) and a
+  // flag per singleton that counts the ranks that had one, so all ranks agree.
+  std::map<at::ScalarType, std::vector<Entry*>> by_type;
+  for (Entry& e : entries_) {
+    if (e.stack < 0) by_type[e.variable.scalar_type()].push_back(&e);
+  }
+  for (const auto& [type, group] : by_type) {
+    int64_t numel = 0;
+    for (const Entry* e : group) numel += e->variable.numel();
+    at::Tensor bucket = at::zeros({numel + static_cast<int64_t>(group.size())},
+                                  group[0]->variable.options().dtype(type));
+    int64_t offset = 0;
+    for (size_t k = 0; k < group.size(); ++k) {
+      const at::Tensor& grad = group[k]->variable.grad();
+      const int64_t n = group[k]->variable.numel();
+      if (grad.defined()) {
+        bucket.narrow(0, offset, n).copy_(grad.reshape({-1}));
+        bucket[numel + k].fill_(1);
+      }
+      offset += n;
+    }
+    comm.AllReduceSum(bucket);
+    bucket.narrow(0, 0, numel).div_(world);
+    offset = 0;
+    for (size_t k = 0; k < group.size(); ++k) {
+      at::Tensor& variable = group[k]->variable;
+      const int64_t n = variable.numel();
+      if (bucket[numel + k].item<double>() > 0) {
+        at::Tensor average = bucket.narrow(0, offset, n).view(variable.sizes());
+        if (variable.grad().defined()) {
+          variable.mutable_grad().copy_(average);
+        } else {
+          variable.mutable_grad() = average.clone();
+        }
+      }
+      offset += n;
+    }
+  }
+}
+
+int64_t DepthOptimizer::state_bytes() const {
+  int64_t bytes = 0;
+  for (const Entry& e : entries_) {
+    for (const auto& [name, t] : e.state) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  }
+  return bytes;
+}
+
 void DepthOptimizer::zero_grad() {
   at::NoGradGuard no_grad;
   for (DepthStack& stack : stacks_) {
@@ -160,7 +326,14 @@ void DepthOptimizer::save(torch::serialize::OutputArchive& archive) const {
     c10::List<std::string> buffers;
     for (const auto& [name, tensor] : e.state) {
       buffers.push_back(name);
-      slot.write(name, tensor, /*is_buffer=*/true);
+      if (e.stack >= 0 && sharded()) {
+        // Every rank's blocks, in the one-process archive's [L, ...] layout.
+        at::Tensor whole = at::empty(e.slot.param().sizes(), tensor.options());
+        GatherSlices(*options_.communicator(), tensor, whole);
+        slot.write(name, whole, /*is_buffer=*/true);
+      } else {
+        slot.write(name, tensor, /*is_buffer=*/true);
+      }
     }
     slot.write("buffers", c10::IValue(buffers));
     archive.write(absl::StrCat("slot_", i), slot);
@@ -212,8 +385,13 @@ absl::Status DepthOptimizer::load(torch::serialize::InputArchive& archive) {
               absl::StrJoin(t.sizes(), ", "), "], the parameter [",
               absl::StrJoin(slot.param().sizes(), ", "), "]"));
         }
-        state[name.toStringRef()] =
-            t.to(slot.param().device(), slot.param().scalar_type()).contiguous();
+        t = t.to(slot.param().device(), slot.param().scalar_type());
+        if (entries_[i].stack >= 0 && sharded()) {
+          // This rank's blocks of the whole state, not a view that keeps all of it.
+          const BlockRange own = entries_[i].owned;
+          t = t.narrow(0, own.begin, own.size()).clone(at::MemoryFormat::Contiguous);
+        }
+        state[name.toStringRef()] = t.contiguous();
       }
       std::vector<std::string> want, have;
       for (const auto& [name, t] : entries_[i].state) want.push_back(name);
@@ -241,7 +419,10 @@ absl::Status DepthOptimizer::Save(const std::string& path) const {
   const std::string tmp = path + ".tmp";
   try {
     torch::serialize::OutputArchive archive;
-    save(archive);
+    save(archive);  // every rank: it gathers
+    if (options_.communicator() != nullptr && options_.communicator()->rank() != 0) {
+      return absl::OkStatus();
+    }
     archive.save_to(tmp);
   } catch (const c10::Error& e) {
     std::remove(tmp.c_str());
@@ -274,6 +455,7 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(
                       CreateBaseOptimizer(config.optimizer, config.base));
   DepthOptimizerOptions options;
   options.chains(config.chains);
+  options.communicator(config.communicator);
   if (config.weight_decay_on != "matrices" && config.weight_decay_on != "all") {
     return absl::InvalidArgumentError(absl::StrCat(
         "weight_decay_on=", config.weight_decay_on, " is not allowed; use matrices | all"));

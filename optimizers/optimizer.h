@@ -13,6 +13,14 @@
 // optimizer's decoupled weight decay (never transformed). With target `gradient` the
 // raw gradients are transformed instead, before the base optimizer sees them. Other
 // parameters (singletons, out-of-scope groups) take the base optimizer's plain step.
+//
+// Data parallel: with a communicator of N > 1 ranks (options().communicator()), the
+// harness calls AverageGradients() after backward; step() then shards every depth stack
+// along depth (ZeRO-1, optimizers/sharding.h): rank r keeps the state of, computes the
+// directions of and updates its own blocks only, reads the neighbour directions its mix
+// needs from their owners, and gathers every rank's updated blocks. Singletons stay
+// replicated. The result equals the one-process step bit for bit (see
+// tests/optimizers/sharded_step_test.cc).
 #ifndef GS_OPTIMIZERS_OPTIMIZER_H_
 #define GS_OPTIMIZERS_OPTIMIZER_H_
 
@@ -27,6 +35,7 @@
 #include "optimizers/base_optimizer.h"
 #include "optimizers/depth_stack.h"
 #include "optimizers/depth_transform.h"
+#include "optimizers/sharding.h"
 
 namespace torch::serialize {
 class InputArchive;
@@ -34,6 +43,8 @@ class OutputArchive;
 }  // namespace torch::serialize
 
 namespace gs {
+
+class Communicator;
 
 enum class SmoothingScope {
   kAll,       // every block parameter: weights, biases, norm gains
@@ -63,6 +74,8 @@ struct DepthOptimizerOptions {
   TORCH_ARG(SmoothingTarget, target) = SmoothingTarget::kUpdate;
   TORCH_ARG(SmoothingDecay, decay) = SmoothingDecay::kSeparate;
   TORCH_ARG(WeightDecayOn, weight_decay_on) = WeightDecayOn::kMatrices;
+  // The ranks of a data-parallel job; null (or one rank) is one process, untouched.
+  TORCH_ARG(std::shared_ptr<Communicator>, communicator) = nullptr;
 };
 
 class DepthOptimizer {
@@ -75,9 +88,17 @@ class DepthOptimizer {
       std::unique_ptr<DepthTransform> transform = nullptr,
       DepthOptimizerOptions options = {});
 
+  // With N > 1 ranks, a collective: every rank calls it, with the same gradients.
   void step();
   // Zeroes gradients in place (the stacks' gradients stay where autograd writes).
   void zero_grad();
+  // Averages the gradients over the ranks: one all-reduce per depth stack and one
+  // bucket for the singletons (per dtype); a singleton with a gradient on any rank gets
+  // one on every rank. A collective; nothing without a communicator or with one rank.
+  void AverageGradients();
+  // Bytes of optimizer state this rank holds: about 1/N of the stacks' plus the
+  // singletons'.
+  int64_t state_bytes() const;
 
   // Multiplies every learning rate (a schedule's factor; 1 by default).
   void set_lr_scale(double scale) { lr_scale_ = scale; }
@@ -89,17 +110,26 @@ class DepthOptimizer {
   const DepthOptimizerOptions& options() const { return options_; }
   const std::vector<DepthStack>& stacks() const { return stacks_; }
   size_t num_slots() const { return entries_.size(); }
+  // Slot i over the whole stack; its state covers this rank's blocks only when sharded.
   const Slot& slot(size_t i) const { return entries_[i].slot; }
   const SlotState& state(size_t i) const { return entries_[i].state; }
+  // This rank's blocks of slot i's stack: all of them in one process (none for a
+  // singleton).
+  BlockRange owned_blocks(size_t i) const { return entries_[i].owned; }
   // Whether slot i's direction (or gradient) goes through the transform.
   bool transformed(size_t i) const { return entries_[i].transformed; }
 
-  // The whole optimizer state: step counts and every state buffer, by slot name.
+  // The whole optimizer state: step counts and every state buffer, by slot name. When
+  // sharded, a collective that gathers every rank's blocks: the archive is the one a
+  // single process writes.
   void save(torch::serialize::OutputArchive& archive) const;
   // Restores what save wrote; the slots must match (names and shapes) and the base
-  // optimizer must be the same one, else InvalidArgument and nothing changes.
+  // optimizer must be the same one, else InvalidArgument and nothing changes. When
+  // sharded, keeps this rank's blocks of the whole state (so N ranks load what one
+  // process saved, and the reverse).
   absl::Status load(torch::serialize::InputArchive& archive);
-  // save/load through a file; Save writes a temporary file and renames it.
+  // save/load through a file; Save writes a temporary file and renames it. With a
+  // communicator every rank calls Save (it gathers) and rank 0 alone writes.
   absl::Status Save(const std::string& path) const;
   absl::Status Load(const std::string& path);
 
@@ -113,9 +143,20 @@ class DepthOptimizer {
     bool transformed = false;
     std::optional<DepthMix> fixed_mix;  // the transform's mix when it depends on depth only
     at::Tensor transformed_grad;  // target=gradient: the smoothed gradient buffer
+    // Sharded stacks: this rank's blocks, the slot over them that the base optimizer
+    // steps, and the halo exchange of a fixed mix with its buffer.
+    BlockRange owned;
+    std::optional<Slot> shard;
+    std::optional<HaloPlan> halo;
+    at::Tensor exchange;
   };
 
   DepthOptimizer() = default;
+
+  bool sharded() const;
+  void InitShard(Entry& e);
+  void StepShard(Entry& e, int tag);
+  void TransformedShardUpdate(Entry& e, int tag);
 
   std::unique_ptr<BaseOptimizer> base_;
   std::unique_ptr<DepthTransform> transform_;
@@ -143,6 +184,8 @@ struct OptimizerConfig {
   std::map<std::string, std::string> smoothing_options;
   std::string weight_decay_on = "matrices";  // matrices | all
   std::vector<std::string> chains = {"blocks"};
+  // The ranks of a data-parallel job (DepthOptimizerOptions::communicator).
+  std::shared_ptr<Communicator> communicator;
 };
 
 absl::StatusOr<std::unique_ptr<DepthOptimizer>> CreateOptimizer(

@@ -173,7 +173,7 @@ class Diffusion : public Task {
 
     model_ = models::UViT(preset_.model);
     model_->to(device_);
-    return absl::OkStatus();
+    return ranks().CheckDivides(preset_.batch, "the preset's batch");
   }
 
   const TrainingRecipe& recipe() const override { return preset_.recipe; }
@@ -203,8 +203,11 @@ class Diffusion : public Task {
     at::Tensor y = torch::where(drop, torch::full({b}, preset_.model.classes, torch::kLong),
                                 train_labels_.index_select(0, index));
     at::Tensor xt = diffusion::AddNoise(schedule_, train_images_.index_select(0, index), t, eps);
-    at::Tensor predicted = model_->forward(xt.to(device_), t.to(device_), y.to(device_));
-    return torch::mse_loss(predicted, eps.to(device_));
+    // The whole batch is drawn above, so its draws do not depend on the number of ranks.
+    const Ranks& r = ranks();
+    at::Tensor predicted = model_->forward(r.ShareOf(xt).to(device_), r.ShareOf(t).to(device_),
+                                           r.ShareOf(y).to(device_));
+    return torch::mse_loss(predicted, r.ShareOf(eps).to(device_));
   }
 
   // The raw weights: the held-out losses only.
@@ -224,8 +227,10 @@ class Diffusion : public Task {
     test["frechet_floor"] = frechet_floor_;
     test["frechet_ceiling"] = frechet_ceiling_;
     // A c10::Error, which the trainer records as a failed run.
-    const absl::Status s = WriteGrid(samples);
-    TORCH_CHECK(s.ok(), "writing ", out_, "/samples.png: ", s.message());
+    if (ranks().is_main()) {
+      const absl::Status s = WriteGrid(samples);
+      TORCH_CHECK(s.ok(), "writing ", out_, "/samples.png: ", s.message());
+    }
     return metrics;
   }
 
@@ -240,24 +245,27 @@ class Diffusion : public Task {
   static constexpr int64_t kEvalBatch = 500;
 
   // <prefix>_loss_t<k><suffix> per timestep bin (the squared error's mean over the bin's
-  // examples and pixels) and <prefix>_loss<suffix>, their mean.
+  // examples and pixels) and <prefix>_loss<suffix>, their mean; each rank sums its share.
   nlohmann::json DenoisingLosses(const DenoisingSet& set, const std::string& prefix,
                                  const std::string& suffix) {
-    nlohmann::json losses = nlohmann::json::object();
-    double total = 0.0;
+    std::vector<double> sums(kBins, 0.0);
     for (int64_t k = 0; k < kBins; ++k) {
-      double sum = 0.0;
-      const int64_t n = set.inputs[k].size(0);
-      for (int64_t start = 0; start < n; start += kEvalBatch) {
-        const int64_t end = std::min(n, start + kEvalBatch);
+      const auto [first, stop] = ranks().Share(set.inputs[k].size(0));
+      for (int64_t start = first; start < stop; start += kEvalBatch) {
+        const int64_t end = std::min(stop, start + kEvalBatch);
         at::Tensor predicted = model_->forward(set.inputs[k].slice(0, start, end).to(device_),
                                                set.timesteps[k].slice(0, start, end).to(device_),
                                                set.labels.slice(0, start, end).to(device_));
-        sum += torch::mse_loss(predicted, set.noise[k].slice(0, start, end).to(device_),
-                               at::Reduction::Sum)
-                   .item<double>();
+        sums[k] += torch::mse_loss(predicted, set.noise[k].slice(0, start, end).to(device_),
+                                   at::Reduction::Sum)
+                       .item<double>();
       }
-      const double loss = sum / static_cast<double>(set.inputs[k].numel());
+    }
+    ranks().Sum(sums);
+    nlohmann::json losses = nlohmann::json::object();
+    double total = 0.0;
+    for (int64_t k = 0; k < kBins; ++k) {
+      const double loss = sums[k] / static_cast<double>(set.inputs[k].numel());
       losses[absl::StrCat(prefix, "_loss_t", k, suffix)] = loss;
       total += loss;
     }

@@ -91,7 +91,7 @@ class LmPretrain : public Task {
     device_ = torch::Device(config.device);
     model_ = models::GPT(preset_.model);
     model_->to(device_);
-    return absl::OkStatus();
+    return ranks().CheckDivides(preset_.batch, "the preset's batch");
   }
 
   const TrainingRecipe& recipe() const override { return preset_.recipe; }
@@ -104,7 +104,7 @@ class LmPretrain : public Task {
             {"val_windows", val_.size(0)}, {"test_windows", test_.size(0)}};
   }
 
-  at::Tensor TrainLoss(int64_t step) override { return Loss(TrainWindows(step)); }
+  at::Tensor TrainLoss(int64_t step) override { return Loss(ranks().ShareOf(TrainWindows(step))); }
 
   std::map<std::string, at::Tensor> TrainBatch(int64_t step) override {
     const int64_t context = preset_.model.context;
@@ -137,14 +137,15 @@ class LmPretrain : public Task {
   }
 
   // <split>_loss (mean next-byte cross-entropy, nats) and <split>_bits_per_byte on
-  // `held_out` windows.
+  // `held_out` windows, each rank scoring its share.
   nlohmann::json Scores(const std::string& split, const at::Tensor& held_out) {
     double total = 0.0;
-    for (int64_t start = 0; start < held_out.size(0); start += 64) {
-      at::Tensor windows = held_out.slice(0, start, std::min(held_out.size(0), start + 64));
+    const auto [first, stop] = ranks().Share(held_out.size(0));
+    for (int64_t start = first; start < stop; start += 64) {
+      at::Tensor windows = held_out.slice(0, start, std::min(stop, start + 64));
       total += Loss(windows).item<double>() * windows.size(0);
     }
-    const double loss = total / held_out.size(0);
+    const double loss = ranks().Sum(total) / held_out.size(0);
     return {{split + "_loss", loss}, {split + "_bits_per_byte", loss / std::log(2.0)}};
   }
 

@@ -159,7 +159,7 @@ class RlReasoning : public Task {
       if (absl::Status s = LoadSupervised(*reference_, *bytes, path); !s.ok()) return s;
       for (at::Tensor& p : reference_->parameters()) p.requires_grad_(false);
     }
-    return absl::OkStatus();
+    return ranks().CheckDivides(preset_.prompts, "the preset's prompts per step (groups)");
   }
 
   const TrainingRecipe& recipe() const override { return preset_.recipe; }
@@ -214,30 +214,37 @@ class RlReasoning : public Task {
     const at::Tensor advantages =
         rl::GroupAdvantages(rewards.view({p, g}), advantage_).to(device_);
 
+    // Every rank samples the whole batch (so the draws do not depend on the number of
+    // ranks) and trains on its share of the groups.
+    const auto [first, stop] = ranks().Share(p);
+    const int64_t groups = stop - first;
+    auto mine = [&, first = first, stop = stop](const at::Tensor& rows) {
+      return rows.slice(0, first * g, stop * g);
+    };
     const at::Tensor sequence = torch::cat({prompts, completions.tokens}, 1);
-    const at::Tensor inputs = sequence.slice(1, 0, sequence.size(1) - 1);
+    const at::Tensor inputs = mine(sequence).slice(1, 0, sequence.size(1) - 1);
     auto completion_logp = [&](models::GPTImpl& model) {
       const at::Tensor logits = model.forward(inputs).slice(1, prompt_length - 1) /
                                 preset_.temperature;
-      return rl::TokenLogProbs(logits, completions.tokens).view({p, g, max_new});
+      return rl::TokenLogProbs(logits, mine(completions.tokens)).view({groups, g, max_new});
     };
     at::Tensor ref_logp;
     if (reference_) {
       torch::NoGradGuard no_grad;
       ref_logp = completion_logp(*reference_);
     }
-    const at::Tensor mask = completions.mask.view({p, g, max_new});
+    const at::Tensor mask = mine(completions.mask).view({groups, g, max_new});
     stats_ = {{"mean_reward", rewards.mean().item<double>()},
               {"response_length", completions.mask.sum(1).mean().item<double>()}};
-    return rl::GrpoLoss(completion_logp(*model_), mask, advantages, max_new, ref_logp,
-                        preset_.kl_beta);
+    return rl::GrpoLoss(completion_logp(*model_), mask, advantages.slice(0, first, stop), max_new,
+                        ref_logp, preset_.kl_beta);
   }
 
   std::map<std::string, double> StepStats() override { return stats_; }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {
-    return {{"val", {{"val_accuracy", Accuracy(sets_.validation)}}},
-            {"test", {{"heldout_accuracy", Accuracy(sets_.heldout)},
+    return {{"val", {{"val_accuracy", AccuracyOverRanks(sets_.validation)}}},
+            {"test", {{"heldout_accuracy", AccuracyOverRanks(sets_.heldout)},
                       {"initial_accuracy", initial_accuracy_}}}};
   }
 
@@ -261,19 +268,30 @@ class RlReasoning : public Task {
 
   // Greedy accuracy of the current model on `problems`, in batches.
   double Accuracy(const std::vector<data::Problem>& problems) {
+    return Solved(problems, 0, problems.size()) / problems.size();
+  }
+
+  // The same, each rank solving its share (not inside Setup, where one rank may build a
+  // cache alone).
+  double AccuracyOverRanks(const std::vector<data::Problem>& problems) {
+    const auto [first, stop] = ranks().Share(static_cast<int64_t>(problems.size()));
+    return ranks().Sum(Solved(problems, first, stop)) / problems.size();
+  }
+
+  // How many of problems [first, stop) greedy decoding solves (0 for a diverged model).
+  double Solved(const std::vector<data::Problem>& problems, size_t first, size_t stop) {
     torch::NoGradGuard no_grad;
     double correct = 0.0;
-    for (size_t start = 0; start < problems.size(); start += kEvalBatch) {
-      const std::vector<data::Problem> batch(
-          problems.begin() + start,
-          problems.begin() + std::min(problems.size(), start + kEvalBatch));
+    for (size_t start = first; start < stop; start += kEvalBatch) {
+      const std::vector<data::Problem> batch(problems.begin() + start,
+                                             problems.begin() + std::min(stop, start + kEvalBatch));
       const rl::Completions c =
           rl::Generate(Logits(*model_), data::EncodePrompts(batch, preset_.problems).to(device_),
                        MaxNewTokens(), Tokenizer::kEnd, Tokenizer::kPad, 0.0, nullptr);
       if (!c.finite) return 0.0;
       correct += data::Rewards(c.tokens, data::Answers(batch)).sum().item<double>();
     }
-    return correct / problems.size();
+    return correct;
   }
 
   // Stage 1 on model_: constant-rate AdamW on answer tokens until the validation accuracy

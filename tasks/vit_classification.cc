@@ -96,7 +96,7 @@ class VitClassification : public Task {
     device_ = torch::Device(config.device);
     model_ = models::ViT(preset_.model);
     model_->to(device_);
-    return absl::OkStatus();
+    return ranks().CheckDivides(preset_.batch, "the preset's batch");
   }
 
   const TrainingRecipe& recipe() const override { return preset_.recipe; }
@@ -126,8 +126,8 @@ class VitClassification : public Task {
 
   at::Tensor TrainLoss(int64_t step) override {
     std::map<std::string, at::Tensor> batch = TrainBatch(step);
-    return torch::cross_entropy_loss(model_->forward(batch["inputs"].to(device_)),
-                                     batch["targets"].to(device_));
+    return torch::cross_entropy_loss(model_->forward(ranks().ShareOf(batch["inputs"]).to(device_)),
+                                     ranks().ShareOf(batch["targets"]).to(device_));
   }
 
   std::map<std::string, nlohmann::json> Evaluate(bool) override {
@@ -143,20 +143,24 @@ class VitClassification : public Task {
   }
 
  private:
-  // <split>_accuracy and <split>_loss (mean cross-entropy) on `images`.
+  // <split>_accuracy and <split>_loss (mean cross-entropy) on `images`, each rank
+  // scoring its share.
   nlohmann::json Scores(const std::string& split, const at::Tensor& images,
                         const at::Tensor& labels) {
     double loss = 0.0;
     int64_t correct = 0;
     const int64_t n = images.size(0);
-    for (int64_t start = 0; start < n; start += 500) {
-      const int64_t end = std::min(n, start + 500);
+    const auto [first, stop] = ranks().Share(n);
+    for (int64_t start = first; start < stop; start += 500) {
+      const int64_t end = std::min(stop, start + 500);
       at::Tensor logits = model_->forward(images.slice(0, start, end).to(device_));
       at::Tensor targets = labels.slice(0, start, end).to(device_);
       loss += torch::cross_entropy_loss(logits, targets, {}, at::Reduction::Sum).item<double>();
       correct += logits.argmax(1).eq(targets).sum().item<int64_t>();
     }
-    return {{split + "_accuracy", static_cast<double>(correct) / n}, {split + "_loss", loss / n}};
+    std::vector<double> sums = {loss, static_cast<double>(correct)};
+    ranks().Sum(sums);
+    return {{split + "_accuracy", sums[1] / n}, {split + "_loss", sums[0] / n}};
   }
 
   Preset preset_;

@@ -59,6 +59,8 @@ ABSL_FLAG(std::string, cache_dir, "results/cache",
           "caches shared between runs (relative paths resolve against the workspace)");
 ABSL_FLAG(int64_t, depth_every, 0,
           "also record the depth analysis every N steps (0: only at the end)");
+ABSL_FLAG(double, dist_timeout, 30,
+          "data parallel: seconds a collective waits for the other ranks before the run fails");
 ABSL_FLAG(bool, verbose, false, "on an error, also print LibTorch's full message and stack trace");
 
 namespace gs::tasks {
@@ -172,6 +174,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   c.data = absl::GetFlag(FLAGS_data);
   c.depth_every = absl::GetFlag(FLAGS_depth_every);
   c.verbose = absl::GetFlag(FLAGS_verbose);
+  c.dist_timeout = absl::GetFlag(FLAGS_dist_timeout);
 
   // The optimizer and the transform with their options, each checked against its
   // declaration (the messages name the option and what is allowed).
@@ -226,6 +229,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(int argc, char** argv, const std::strin
   GS_RETURN_IF_ERROR(OneOf("device", c.device, {"cpu", "cuda"}));
   GS_RETURN_IF_ERROR(Check(c.depth_every >= 0, "depth_every", absl::StrCat(c.depth_every),
                            "an integer >= 0"));
+  GS_RETURN_IF_ERROR(Check(std::isfinite(c.dist_timeout) && c.dist_timeout >= 1, "dist_timeout",
+                           absl::StrCat(c.dist_timeout), "a number of seconds >= 1"));
   const std::string cache_dir = absl::GetFlag(FLAGS_cache_dir);
   GS_RETURN_IF_ERROR(Check(!cache_dir.empty(), "cache_dir", cache_dir, "a directory"));
 

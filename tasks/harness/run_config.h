@@ -47,6 +47,10 @@ struct RunConfig {
   std::string cache_dir;
   // Record depth.json every N steps too (0: only at the end of training).
   int64_t depth_every = 0;
+  // Data parallel (tasks/harness/ranks.h): how long a collective waits for the other
+  // ranks. Not part of the run's configuration, nor is the world size: a run resumes
+  // under another.
+  double dist_timeout = 30.0;
   // --verbose: errors also print LibTorch's full message with its stack trace. Not part
   // of the run's configuration.
   bool verbose = false;

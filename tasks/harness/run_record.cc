@@ -124,6 +124,12 @@ json RunRecord::ToJson() const {
   if (peak_resident_bytes) j["peak_resident_bytes"] = *peak_resident_bytes;
   if (diverged_at_step) j["diverged_at_step"] = *diverged_at_step;
   if (error) j["error"] = *error;
+  if (world_size) j["world_size"] = *world_size;
+  if (backend) j["backend"] = *backend;
+  if (optimizer_state_bytes) j["optimizer_state_bytes"] = *optimizer_state_bytes;
+  if (communication_seconds_per_step) {
+    j["communication_seconds_per_step"] = *communication_seconds_per_step;
+  }
   return j;
 }
 
@@ -159,6 +165,10 @@ RunRecordRead ParseRunRecord(absl::string_view text) {
   fields.Optional("peak_resident_bytes", r.peak_resident_bytes);
   fields.Optional("diverged_at_step", r.diverged_at_step);
   fields.Optional("error", r.error);
+  fields.Optional("world_size", r.world_size);
+  fields.Optional("backend", r.backend);
+  fields.Optional("optimizer_state_bytes", r.optimizer_state_bytes);
+  fields.Optional("communication_seconds_per_step", r.communication_seconds_per_step);
   return read;
 }
 

@@ -43,6 +43,13 @@ struct RunRecord {
   std::optional<int64_t> peak_resident_bytes;
   std::optional<int64_t> diverged_at_step;
   std::optional<std::string> error;
+  // Data parallel (absent in older records): the world size the run (last) trained
+  // under, the backend when distributed, the main rank's optimizer state and its time
+  // per step inside collectives.
+  std::optional<int64_t> world_size;
+  std::optional<std::string> backend;
+  std::optional<int64_t> optimizer_state_bytes;
+  std::optional<double> communication_seconds_per_step;
 
   nlohmann::json ToJson() const;
   // The bytes of run.json.

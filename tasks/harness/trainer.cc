@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "optimizers/catalog.h"
+#include "optimizers/communicator.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/torch_module.h"
 #include "tasks/harness/blas.h"
@@ -140,6 +141,7 @@ class TrainingRun {
  public:
   TrainingRun(Task& task, RunConfig config)
       : task_(task),
+        ranks_(task.ranks()),
         config_(std::move(config)),
         run_json_path_(config_.out + "/run.json"),
         checkpointer_(config_.out + "/checkpoint"),
@@ -153,6 +155,11 @@ class TrainingRun {
   using ExitCode = std::optional<int>;
 
   int Train();
+  // SetUpTask to StartRunJson: everything before the first step.
+  ExitCode Prepare();
+  // Data parallel: every rank learns whether any stopped before the first step (each
+  // says why itself) and checks that all resume from the same step.
+  ExitCode AgreeToStart(ExitCode code);
   // Threads, device, seed, Task::Setup, then the hyper-parameters and the flags that
   // identify the run.
   ExitCode SetUpTask();
@@ -168,6 +175,11 @@ class TrainingRun {
                               std::string& half_restored, CheckpointLogs& logs);
   ExitCode RestoreLogs(bool restored, const CheckpointLogs& logs);
   void SaveCheckpointTo(torch::serialize::OutputArchive& archive);
+  // The main rank writes the checkpoint; the others take part in gathering the
+  // optimizer's sharded state into it.
+  absl::Status SaveCheckpoint(int64_t done);
+  // Task::StepStats, averaged over ranks.
+  std::map<std::string, double> StepStatsOverRanks();
   // run.json with status running, written before the first step.
   ExitCode StartRunJson();
   // The loop: steps, train lines, evaluations, depth probes, checkpoints, progress.
@@ -194,6 +206,7 @@ class TrainingRun {
   void CheckMetricsFile(int64_t start, bool from_checkpoint);
 
   Task& task_;
+  const Ranks ranks_;
   RunConfig config_;
   HyperParameters hp_;
   nlohmann::json flags_;       // run.json's config
@@ -215,6 +228,7 @@ class TrainingRun {
   Clock::time_point start_ = Clock::now();
   Clock::time_point loop_start_, last_progress_;
   double step_seconds_ = 0.0;
+  double communication_seconds_ = 0.0;
   int64_t timed_steps_ = 0;
 };
 
@@ -229,9 +243,16 @@ absl::Status TrainingRun::Record(RunStatus status) {
   // Forward, backward and optimizer step only (no evaluation or checkpoints), over the
   // steps this process ran.
   if (timed_steps_ > 0) run_.seconds_per_step = step_seconds_ / timed_steps_;
+  // Of which inside collectives (waiting for the slowest rank included).
+  if (timed_steps_ > 0 && ranks_.world_size() > 1) {
+    run_.communication_seconds_per_step = communication_seconds_ / timed_steps_;
+  }
   // Peak resident memory of this process (Linux reports kilobytes).
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) == 0) run_.peak_resident_bytes = int64_t{usage.ru_maxrss} * 1024;
+  // The main rank's: with a sharded optimizer, about 1/world_size of one process's.
+  if (optimizer_) run_.optimizer_state_bytes = optimizer_->state_bytes();
+  if (!ranks_.is_main()) return absl::OkStatus();
   return WriteRunJson();
 }
 
@@ -278,13 +299,37 @@ void TrainingRun::CheckMetricsFile(int64_t start, bool from_checkpoint) {
 }
 
 int TrainingRun::Train() {
-  if (ExitCode code = SetUpTask()) return *code;
-  if (ExitCode code = LockRunDirectory()) return *code;
-  if (ExitCode code = CheckExistingRunJson()) return *code;
-  if (ExitCode code = CreateOptimizer()) return *code;
-  if (ExitCode code = RestoreCheckpoint()) return *code;
-  if (ExitCode code = StartRunJson()) return *code;
+  ExitCode code = Prepare();
+  if (ranks_.world_size() > 1) code = AgreeToStart(code);
+  if (code) return *code;
   return TrainLoop();
+}
+
+TrainingRun::ExitCode TrainingRun::Prepare() {
+  if (ExitCode code = SetUpTask()) return code;
+  if (ExitCode code = LockRunDirectory()) return code;
+  if (ExitCode code = CheckExistingRunJson()) return code;
+  if (ExitCode code = CreateOptimizer()) return code;
+  if (ExitCode code = RestoreCheckpoint()) return code;
+  return StartRunJson();
+}
+
+TrainingRun::ExitCode TrainingRun::AgreeToStart(ExitCode code) {
+  phase_ = "waiting for every rank to be ready";
+  Communicator& communicator = *ranks_.communicator();
+  communicator.WaitForAll("start");
+  at::Tensor votes = torch::tensor({code ? 1.0 : 0.0, static_cast<double>(start_step_)}, torch::kFloat64);
+  communicator.AllReduceSum(votes);
+  const double world = ranks_.world_size();
+  if (votes[0].item<double>() > 0) {
+    if (code) return code;
+    return PrintError(kExitFailed, "another rank stopped before the first step (its error says why)");
+  }
+  if (votes[1].item<double>() != world * static_cast<double>(start_step_)) {
+    return FailRun(absl::StrCat("the ranks resume from different checkpoints (this one from step ",
+                                start_step_, "); remove ", config_.out, "/checkpoint to start again"));
+  }
+  return std::nullopt;
 }
 
 TrainingRun::ExitCode TrainingRun::SetUpTask() {
@@ -306,6 +351,7 @@ TrainingRun::ExitCode TrainingRun::SetUpTask() {
 }
 
 TrainingRun::ExitCode TrainingRun::LockRunDirectory() {
+  if (!ranks_.is_main()) return std::nullopt;  // the main rank alone writes the directory
   std::error_code error;
   fs::create_directories(config_.out, error);
   if (error) {
@@ -364,8 +410,10 @@ TrainingRun::ExitCode TrainingRun::CheckExistingRunJson() {
 
 TrainingRun::ExitCode TrainingRun::CreateOptimizer() {
   torch::nn::Module& model = task_.model();
-  auto optimizer = gs::CreateOptimizer(
-      NamedParameters(model), config_.ToOptimizerConfig(hp_.lr, hp_.weight_decay, task_.chains()));
+  OptimizerConfig optimizer_config =
+      config_.ToOptimizerConfig(hp_.lr, hp_.weight_decay, task_.chains());
+  optimizer_config.communicator = ranks_.communicator();
+  auto optimizer = gs::CreateOptimizer(NamedParameters(model), optimizer_config);
   if (!optimizer.ok()) return PrintError(kExitBadInput, optimizer.status().message());
   optimizer_ = std::move(*optimizer);
   if (task_.recipe().weight_ema > 0) ema_.emplace(model, task_.recipe().weight_ema);
@@ -438,6 +486,28 @@ void TrainingRun::SaveCheckpointTo(torch::serialize::OutputArchive& archive) {
   archive.write("depth", c10::IValue(depth_.Text()));
 }
 
+absl::Status TrainingRun::SaveCheckpoint(int64_t done) {
+  phase_ = absl::StrCat("checkpointing step ", done);
+  if (!ranks_.is_main()) {
+    torch::serialize::OutputArchive gathered_elsewhere;
+    optimizer_->save(gathered_elsewhere);
+    return absl::OkStatus();
+  }
+  return checkpointer_.Save(
+      done, [&](torch::serialize::OutputArchive& archive) { SaveCheckpointTo(archive); });
+}
+
+std::map<std::string, double> TrainingRun::StepStatsOverRanks() {
+  std::map<std::string, double> stats = task_.StepStats();
+  if (ranks_.world_size() == 1 || stats.empty()) return stats;
+  std::vector<double> sums;
+  for (const auto& [name, value] : stats) sums.push_back(value);
+  ranks_.Sum(sums);
+  size_t i = 0;
+  for (auto& [name, value] : stats) value = sums[i++] / ranks_.world_size();
+  return stats;
+}
+
 TrainingRun::ExitCode TrainingRun::RestoreCheckpoint() {
   phase_ = "restoring a checkpoint";
   std::string foreign;        // a checkpoint of another configuration
@@ -507,6 +577,9 @@ TrainingRun::ExitCode TrainingRun::StartRunJson() {
   run_.selection_metric = {selection.name, selection.goal};
   run_.steps = hp_.steps;
   run_.versions = Versions();
+  run_.world_size = ranks_.world_size();
+  if (ranks_.world_size() > 1) run_.backend = ranks_.communicator()->backend();
+  if (!ranks_.is_main()) return std::nullopt;
   if (absl::Status s = WriteRunJson(); !s.ok()) return PrintError(kExitFailed, s.message());
   run_json_ours_ = true;
   return std::nullopt;
@@ -518,7 +591,7 @@ int TrainingRun::Diverge(int64_t step, double loss) {
                config_.out.c_str(), loss, static_cast<long long>(step + 1));
   metrics_.Add({{"step", step + 1}, {"split", "train"}, {"train_loss", loss},
                 {"time_s", std::chrono::duration<double>(Clock::now() - start_).count()}});
-  (void)metrics_.Flush();
+  if (ranks_.is_main()) (void)metrics_.Flush();
   return Finish(RunStatus::kDiverged, kExitDiverged);
 }
 
@@ -584,34 +657,34 @@ int TrainingRun::TrainLoop() {
   last_progress_ = loop_start_ = Clock::now();
   for (int64_t step = start_step_; step < steps; ++step) {
     phase_ = absl::StrCat("training step ", step + 1);
+    if (ranks_.world_size() > 1) ranks_.communicator()->TakeCommunicationSeconds();  // not the step's
     const Clock::time_point step_start = Clock::now();
     const double loss = TrainingStep(task_, *optimizer_, step, steps);
     if (!std::isfinite(loss)) return Diverge(step, loss);
     if (ema_) ema_->Update();
     step_seconds_ += std::chrono::duration<double>(Clock::now() - step_start).count();
+    if (ranks_.world_size() > 1) communication_seconds_ += ranks_.communicator()->TakeCommunicationSeconds();
     ++timed_steps_;
     accumulated_.loss_sum += loss;
     ++accumulated_.loss_count;
-    for (const auto& [name, stat] : task_.StepStats()) accumulated_.stat_sums[name] += stat;
+    for (const auto& [name, stat] : StepStatsOverRanks()) accumulated_.stat_sums[name] += stat;
 
     const int64_t done = step + 1;
     const bool last = done == steps;
     const double time_s = std::chrono::duration<double>(Clock::now() - start_).count();
     if (done % log_every == 0 || last) LogTrainLine(done, time_s);
     if (done % hp_.eval_every == 0 || last) Evaluate(done, last, time_s);
-    if (last || (config_.depth_every > 0 && done % config_.depth_every == 0)) {
+    const bool probe = last || (config_.depth_every > 0 && done % config_.depth_every == 0);
+    if (probe && ranks_.is_main()) {
       if (absl::Status s = ProbeDepth(done); !s.ok()) return FailRun(std::string(s.message()));
     }
-    if (done % log_every == 0 || done % hp_.eval_every == 0 || last) {
+    if ((done % log_every == 0 || done % hp_.eval_every == 0 || last) && ranks_.is_main()) {
       if (absl::Status s = metrics_.Flush(); !s.ok()) return FailRun(std::string(s.message()));
     }
     if (done % hp_.checkpoint_every == 0 && !last) {
-      phase_ = absl::StrCat("checkpointing step ", done);
-      absl::Status s = checkpointer_.Save(
-          done, [&](torch::serialize::OutputArchive& archive) { SaveCheckpointTo(archive); });
-      if (!s.ok()) return FailRun(std::string(s.message()));
+      if (absl::Status s = SaveCheckpoint(done); !s.ok()) return FailRun(std::string(s.message()));
     }
-    ShowProgress(done, last, loss);
+    if (ranks_.is_main()) ShowProgress(done, last, loss);
   }
   phase_ = absl::StrCat("writing ", run_json_path_);
   run_.final = final_metrics_;
@@ -677,9 +750,12 @@ double TrainingStep(Task& task, DepthOptimizer& optimizer, int64_t step, int64_t
   optimizer.set_lr_scale(LrScale(recipe, step, total));
   optimizer.zero_grad();
   at::Tensor loss = task.TrainLoss(step);
-  const double value = loss.item<double>();
+  double value = loss.item<double>();
+  const Ranks& ranks = task.ranks();
+  if (ranks.world_size() > 1) value = ranks.Sum(value) / ranks.world_size();
   if (!std::isfinite(value)) return value;
   loss.backward();
+  optimizer.AverageGradients();
   if (recipe.clip > 0) torch::nn::utils::clip_grad_norm_(task.model().parameters(), recipe.clip);
   const Clock::time_point before_step = Clock::now();
   optimizer.step();
@@ -702,6 +778,22 @@ double LrScale(const TrainingRecipe& recipe, int64_t step, int64_t total) {
   return recipe.final_lr_fraction + (1.0 - recipe.final_lr_fraction) * cosine;
 }
 
+absl::StatusOr<Ranks> JoinRanks(const RunConfig& config) {
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000));
+  absl::StatusOr<std::optional<CommunicatorOptions>> options =
+      Communicator::OptionsFromEnvironment(timeout);
+  if (!options.ok()) return options.status();
+  if (!options->has_value() || (*options)->world_size == 1) return Ranks();
+  if (config.device != "cpu") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--device=", config.device, " with WORLD_SIZE=", (*options)->world_size,
+        ": data parallel runs on the CPU (Gloo) in this build"));
+  }
+  absl::StatusOr<std::shared_ptr<Communicator>> communicator = Communicator::Connect(**options);
+  if (!communicator.ok()) return communicator.status();
+  return Ranks(*std::move(communicator));
+}
+
 int RunTask(Task& task, int argc, char** argv) {
   absl::StatusOr<RunConfig> config = ParseRunConfig(argc, argv, task.name());
   if (!config.ok()) return PrintError(kExitBadInput, config.status().message());
@@ -716,11 +808,18 @@ int RunTask(Task& task, int argc, char** argv) {
     UseFastBlasKernels(argv);
     KeepFreedMemoryForReuse();
   }
+  absl::StatusOr<Ranks> ranks = JoinRanks(*config);
+  if (!ranks.ok()) return PrintError(ExitCodeFor(ranks.status()), ranks.status().message());
+  task.set_ranks(*ranks);
+  int code = kExitFailed;
   try {
-    return TrainingRun(task, *config).Main();
+    code = TrainingRun(task, *config).Main();
   } catch (const std::exception& e) {
-    return PrintError(kExitFailed, ExceptionCause(e));
+    code = PrintError(kExitFailed, ExceptionCause(e));
   }
+  // Leaving the job (the communicator's farewell) before the task goes.
+  task.set_ranks(Ranks());
+  return code;
 }
 
 void SetThreads(int64_t threads) {

@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "tasks/harness/boundary.h"  // the exit codes RunTask returns
 #include "tasks/harness/depth_analysis.h"
+#include "tasks/harness/ranks.h"
 #include "tasks/harness/run_config.h"
 
 namespace gs {
@@ -87,8 +88,9 @@ class Task {
   // Preset settings worth recording in run.json's config (model size, batch, ...).
   virtual nlohmann::json Describe() const = 0;
 
-  // The mean training loss of the batch of `step` (0-based): a function of the seed
-  // and the step only, so a resumed run sees the same batches.
+  // The mean training loss of this rank's share (ranks().ShareOf) of the global batch of
+  // `step` (0-based): the batch is a function of the seed and the step only, so a
+  // resumed run, and any number of ranks, see the same batches.
   virtual at::Tensor TrainLoss(int64_t step) = 0;
 
   // The batch TrainLoss(step) trains on, as "inputs" and "targets" on the CPU, for tools
@@ -102,7 +104,9 @@ class Task {
   virtual std::map<std::string, double> StepStats() { return {}; }
 
   // Metrics by split ("val", "test"), each a flat object of numbers; `final` at the
-  // end of training only (the place for costly metrics such as samples).
+  // end of training only (the place for costly metrics such as samples). Every rank
+  // calls it and gets the same metrics (a task may evaluate its share of a set and sum
+  // over ranks); only ranks().is_main() writes files.
   virtual std::map<std::string, nlohmann::json> Evaluate(bool final) = 0;
 
   // The same for the weights' moving average (TrainingRecipe::weight_ema), whose values the
@@ -113,9 +117,16 @@ class Task {
   }
 
   // The residual streams of every chain's blocks on a fixed probe batch (the same inputs
-  // in every run of a preset), for depth.json; called under NoGradGuard in eval mode.
-  // Empty: the task records no depth analysis.
+  // in every run of a preset), for depth.json; called under NoGradGuard in eval mode,
+  // on the main rank only. Empty: the task records no depth analysis.
   virtual std::map<std::string, ChainTrace> ProbeDepth() { return {}; }
+
+  // The processes this run trains on, set by the harness before Setup.
+  const Ranks& ranks() const { return ranks_; }
+  void set_ranks(Ranks ranks) { ranks_ = std::move(ranks); }
+
+ private:
+  Ranks ranks_;
 };
 
 // What a run trains with: the preset's step counts and learning rate unless flags
@@ -134,14 +145,20 @@ absl::StatusOr<HyperParameters> ResolveHyperParameters(const TrainingRecipe& rec
 nlohmann::json ConfigJson(const Task& task, const RunConfig& config, const HyperParameters& hp);
 
 // One training step as every run takes it: the learning-rate multiplier of `step` of
-// `total`, zero_grad, Task::TrainLoss, then, for a finite loss only, backward, the global
-// gradient-norm clip and the optimizer step. Returns the loss (non-finite: the run
+// `total`, zero_grad, Task::TrainLoss, then, for a finite loss only, backward, the
+// gradients averaged over ranks, the global gradient-norm clip and the optimizer step.
+// Returns the loss of the global batch (the mean over ranks; non-finite: the run
 // diverged and nothing was updated). `optimizer_seconds`, when given, receives the time of
 // the optimizer step alone.
 double TrainingStep(Task& task, DepthOptimizer& optimizer, int64_t step, int64_t total,
                     double* optimizer_seconds = nullptr);
 
-// Runs `task` under the flags in argv; returns the contract's exit code.
+// The ranks the launcher's environment describes (RANK, WORLD_SIZE, MASTER_ADDR,
+// MASTER_PORT, as torchrun sets them), joined; one process without it.
+absl::StatusOr<Ranks> JoinRanks(const RunConfig& config);
+
+// Runs `task` under the flags in argv (data parallel when the environment says so);
+// returns the contract's exit code.
 int RunTask(Task& task, int argc, char** argv);
 
 // LibTorch's intra-op threads and OpenBLAS's own pool (LibTorch's setting does not reach it).
