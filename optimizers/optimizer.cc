@@ -75,7 +75,7 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
   }
   for (size_t i = 0; i < opt->stacks_.size(); ++i) {
     const DepthStack& stack = opt->stacks_[i];
-    Entry e{Slot(stack.group.key(), stack.data, stack.group.depth())};
+    Entry e(Slot(stack.group.key(), stack.data, stack.group.depth()));
     e.slot.set_decays(opt->options_.weight_decay_on() == WeightDecayOn::kAll ||
                       e.slot.block_dim() >= 2);
     e.stack = static_cast<int64_t>(i);
@@ -87,7 +87,7 @@ absl::StatusOr<std::unique_ptr<DepthOptimizer>> DepthOptimizer::Create(
     opt->entries_.push_back(std::move(e));
   }
   for (const NamedTensor& p : layout.singletons) {
-    Entry e{Slot(p.name, p.tensor, 0)};
+    Entry e(Slot(p.name, p.tensor, 0));
     e.slot.set_decays(opt->options_.weight_decay_on() == WeightDecayOn::kAll ||
                       e.slot.block_dim() >= 2);
     e.variable = p.tensor;

@@ -135,6 +135,7 @@ class DepthOptimizer {
 
  private:
   struct Entry {
+    explicit Entry(Slot s) : slot(std::move(s)) {}
     Slot slot;
     SlotState state;
     int64_t steps = 0;
