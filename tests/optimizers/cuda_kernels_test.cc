@@ -56,7 +56,7 @@ struct Mix {
     return {torch::tensor(starts, torch::kInt), torch::tensor(froms, torch::kInt),
             torch::tensor(weights, torch::kDouble).to(dtype)};  // rounded to T once
   }
-  Mix(const DepthMix& mix, torch::Dtype dtype, std::vector<torch::Tensor> csr, int64_t reach)
+  Mix(const DepthMix& mix, torch::Dtype /*dtype*/, std::vector<torch::Tensor> csr, int64_t reach)
       : start(csr[0]), from(csr[1]), weight(csr[2]),
         view{start.get<int32_t>(), from.get<int32_t>(), weight.get<T>(),
              static_cast<int32_t>(mix.depth()), static_cast<int32_t>(reach)} {}
