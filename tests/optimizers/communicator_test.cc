@@ -15,22 +15,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/optimizers/free_port.h"
 
 namespace gs {
 namespace {
 
-// A port nothing listens on now (the kernel's choice for an ephemeral bind).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using ::gs::testing::FreePort;
+
 
 // Runs body(communicator) on `world` ranks, one thread each.
 void OnRanks(int world, const std::function<void(Communicator&)>& body,
@@ -97,8 +88,8 @@ TEST(CommunicatorTest, ACollectiveAPeerNeverJoinsTimesOutWithAMessage) {
           c.AllReduceSum(t);
           ADD_FAILURE() << "the all-reduce returned";
         } catch (const CommunicationError& e) {
-          EXPECT_THAT(e.what(), testing::HasSubstr("all_reduce on rank 0 of 2 failed"));
-          EXPECT_THAT(e.what(), testing::HasSubstr("every other rank is still alive"));
+          EXPECT_THAT(e.what(), ::testing::HasSubstr("all_reduce on rank 0 of 2 failed"));
+          EXPECT_THAT(e.what(), ::testing::HasSubstr("every other rank is still alive"));
         }
         done = true;
       },
@@ -114,7 +105,7 @@ TEST(CommunicatorTest, EnvironmentOptions) {
   setenv("WORLD_SIZE", "2", 1);
   unsetenv("RANK");
   auto missing = Communicator::OptionsFromEnvironment(std::chrono::milliseconds(1000));
-  EXPECT_THAT(std::string(missing.status().message()), testing::HasSubstr("RANK is not set"));
+  EXPECT_THAT(std::string(missing.status().message()), ::testing::HasSubstr("RANK is not set"));
 
   setenv("RANK", "1", 1);
   setenv("MASTER_ADDR", "127.0.0.1", 1);

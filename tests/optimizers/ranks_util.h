@@ -14,22 +14,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/optimizers/free_port.h"
 #include "optimizers/communicator.h"
 
 namespace gs::testing {
 
-// A port nothing listens on now (the kernel's choice for an ephemeral bind).
-inline int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Runs body(communicator) on `world` ranks, one thread each; the communicators close
 // (a barrier) when every body has returned.
